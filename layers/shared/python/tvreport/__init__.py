@@ -1,0 +1,1 @@
+"""Shared domain code for the TV report pipeline (the `shared` Lambda layer)."""

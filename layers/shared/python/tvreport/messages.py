@@ -1,0 +1,74 @@
+"""The message of each queue: one model per queue, shared by producer and consumer."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActivitiesRequest(BaseModel):
+    """queryActivities queue: fetch (part of) a viewing history.
+
+    `next_page` > 1 means an earlier invocation handed over the rest."""
+
+    model_config = _STRICT
+    session_id: str = Field(min_length=1)
+    source: Literal["gandalf", "netflix_csv"]
+    data_key: SecretStr | None = None  # gandalf only; a credential, never logged
+    upload_key: str | None = None  # netflix_csv only: S3 key of the export
+    next_page: int = Field(default=1, ge=1)
+    date_format: str | None = None  # decided by an earlier part of the history
+
+    def serialize(self) -> str:
+        data = self.model_dump(mode="json")
+        if self.data_key is not None:
+            data["data_key"] = self.data_key.get_secret_value()
+        import json
+
+        return json.dumps(data)
+
+
+class ShowRef(BaseModel):
+    model_config = _STRICT
+    show_key: str = Field(min_length=1)  # normalized title, the viewing-table sort key
+    title: str
+    imdb_id: str | None = None
+    tvdb_id: str | None = None
+
+
+class ShowChunk(BaseModel):
+    """queryShowData queue: one chunk of a session's distinct shows."""
+
+    model_config = _STRICT
+    session_id: str = Field(min_length=1)
+    chunk_id: int = Field(ge=0)
+    shows: list[ShowRef]
+
+
+class RtShowRef(BaseModel):
+    model_config = _STRICT
+    show_key: str
+    title: str
+    tmdb_id: int
+    first_air_year: int | None = None
+    cast: list[str] = Field(default_factory=list)
+
+
+class RtChunk(BaseModel):
+    """crawlRottenTomatoes queue: the same chunk, with what TMDB found."""
+
+    model_config = _STRICT
+    session_id: str = Field(min_length=1)
+    chunk_id: int = Field(ge=0)
+    shows: list[RtShowRef]
+    not_on_tmdb: int = Field(default=0, ge=0)
+
+
+class AiStageRequest(BaseModel):
+    """tvBFF and starSignPicker queues."""
+
+    model_config = _STRICT
+    session_id: str = Field(min_length=1)
+    stage: Literal["tv_bff", "star_sign"]
