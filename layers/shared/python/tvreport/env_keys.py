@@ -24,6 +24,10 @@ ROTTEN_TOMATOES_URL = "ROTTEN_TOMATOES_URL"
 OPENAI_BASE_URL = "OPENAI_BASE_URL"  # optional; empty = the SDK default
 OPENAI_MODEL = "OPENAI_MODEL"
 
+# dead_letters: JSON object mapping each stage DLQ's ARN to its stage name
+# (query_activities, query_show_data, crawl_rotten_tomatoes, tv_bff, star_sign).
+DEAD_LETTER_SOURCES = "DEAD_LETTER_SOURCES"
+
 # Secrets are passed by reference (a Secrets Manager secret name); the value is
 # read at run time through Powertools parameters. Locally the plain-value keys
 # below may be set instead (never in a deployed stack).
