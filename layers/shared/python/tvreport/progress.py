@@ -1,0 +1,86 @@
+"""Pure progress rules: per-stage percentages, readiness, and which follow-ups an
+update calls for. No I/O: the tracker, the watchdog and the API all ask here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tvreport.session_model import ChunkCounters, SessionView, Stage, State
+
+
+def _percent(executed: int, total: int) -> int:
+    """0 % known but not started, 1–99 % in progress, 100 % done."""
+    if total <= 0:
+        return 100
+    if executed >= total:
+        return 100
+    if executed <= 0:
+        return 0
+    return min(99, max(1, (100 * executed) // total))
+
+
+def chunk_stage_percent(view: SessionView, counters: ChunkCounters) -> int:
+    if view.total_chunks is None or view.total_shows is None:
+        return 0
+    if view.total_chunks and counters.chunks_executed >= view.total_chunks:
+        return 100
+    return _percent(counters.shows_executed, view.total_shows)
+
+
+def activities_percent(view: SessionView) -> int:
+    if view.activities_done:
+        return 100
+    return _percent(view.activity_pages_done, view.activity_pages_total or 0) if view.activity_pages_total else 0
+
+
+def is_complete(view: SessionView, counters: ChunkCounters) -> bool:
+    """Every chunk executed (done or dead-lettered)."""
+    return view.total_chunks is not None and counters.chunks_executed >= view.total_chunks
+
+
+def is_ready(view: SessionView, counters: ChunkCounters) -> bool:
+    """Ready: done shows reach the threshold, or every chunk has been executed."""
+    if is_complete(view, counters):
+        return True
+    if not view.total_shows:
+        return False
+    return 100 * counters.shows_done >= view.threshold_percent * view.total_shows
+
+
+def stage_percentages(view: SessionView) -> dict[Stage, int]:
+    def ai(stage: Stage) -> int:
+        return 100 if stage in view.done else (1 if stage in view.requested else 0)
+
+    return {
+        Stage.QUERY_ACTIVITIES: activities_percent(view),
+        Stage.QUERY_SHOW_DATA: chunk_stage_percent(view, view.show_data),
+        Stage.CRAWL_ROTTEN_TOMATOES: chunk_stage_percent(view, view.rotten_tomatoes),
+        Stage.TV_BFF: ai(Stage.TV_BFF),
+        Stage.STAR_SIGN: ai(Stage.STAR_SIGN),
+    }
+
+
+@dataclass(frozen=True)
+class Decision:
+    emit: frozenset[Stage]  # AI stages to claim and send
+    complete: bool  # mark the session COMPLETED
+
+
+def decide(view: SessionView) -> Decision:
+    """What this session state calls for. A claimed stage is never emitted again
+    here (the claim is the exactly-once guard; the watchdog re-sends stale claims)."""
+    if view.state is not State.CRUNCHING_DATA or not view.activities_done:
+        return Decision(frozenset(), False)
+    wanted: set[Stage] = set()
+    if is_complete(view, view.show_data):
+        wanted.add(Stage.TV_BFF)
+    if is_ready(view, view.show_data) and is_ready(view, view.rotten_tomatoes):
+        wanted.add(Stage.STAR_SIGN)
+    emit = frozenset(wanted - view.requested)
+    # The report is final only when both AI stages are done and every chunk has
+    # executed, so a repeated or raced run computes the same statistics.
+    complete = (
+        {Stage.TV_BFF, Stage.STAR_SIGN} <= view.done
+        and is_complete(view, view.show_data)
+        and is_complete(view, view.rotten_tomatoes)
+    )
+    return Decision(emit, complete)

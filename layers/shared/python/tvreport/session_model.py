@@ -1,0 +1,116 @@
+"""The session item: states, stage names, and a typed view of the stored item.
+
+The same view is built from a DynamoDB stream image (tracker) and from a GetItem
+(API), so decisions never depend on how many records were seen."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Mapping
+
+
+class State(str, Enum):
+    AWAITING_CONNECTION = "AWAITING_CONNECTION"
+    CRUNCHING_DATA = "CRUNCHING_DATA"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class Stage(str, Enum):
+    """Stage names as stored (ledger keys, counters, DLQ mapping)."""
+
+    QUERY_ACTIVITIES = "query_activities"
+    QUERY_SHOW_DATA = "query_show_data"
+    CRAWL_ROTTEN_TOMATOES = "crawl_rotten_tomatoes"
+    TV_BFF = "tv_bff"
+    STAR_SIGN = "star_sign"
+
+
+# Short attribute prefixes for the two chunked stages' counters.
+COUNTER_PREFIX = {Stage.QUERY_SHOW_DATA: "sd", Stage.CRAWL_ROTTEN_TOMATOES: "rt"}
+# Trigger flags of the two AI stages: <flag>_requested_at, <flag>_sent_at, <flag>_done_at
+TRIGGER_FLAG = {Stage.TV_BFF: "tvbff", Stage.STAR_SIGN: "starsign"}
+
+
+def session_pk(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
+META_SK = "META"
+
+
+def ledger_sk(stage: Stage, chunk_id: int) -> str:
+    return f"CHUNK#{stage.value}#{chunk_id:05d}"
+
+
+def _int(item: Mapping[str, Any], key: str) -> int:
+    value = item.get(key)
+    return int(value) if isinstance(value, (int, Decimal)) else 0
+
+
+@dataclass(frozen=True)
+class ChunkCounters:
+    shows_done: int = 0
+    shows_failed: int = 0
+    chunks_done: int = 0
+    chunks_failed: int = 0
+
+    @property
+    def chunks_executed(self) -> int:
+        return self.chunks_done + self.chunks_failed
+
+    @property
+    def shows_executed(self) -> int:
+        return self.shows_done + self.shows_failed
+
+
+@dataclass(frozen=True)
+class SessionView:
+    session_id: str
+    state: State
+    threshold_percent: int
+    total_shows: int | None  # None until queryActivities has split the history
+    total_chunks: int | None
+    activity_pages_done: int
+    activity_pages_total: int | None
+    show_data: ChunkCounters
+    rotten_tomatoes: ChunkCounters
+    requested: frozenset[Stage]  # AI stages whose trigger has been claimed
+    sent: frozenset[Stage]
+    done: frozenset[Stage]
+    failure_reason: str | None
+    updated_at: str | None
+    item: Mapping[str, Any]
+
+    @property
+    def activities_done(self) -> bool:
+        return self.total_chunks is not None
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> "SessionView":
+        def counters(stage: Stage) -> ChunkCounters:
+            p = COUNTER_PREFIX[stage]
+            return ChunkCounters(_int(item, f"{p}_shows_done"), _int(item, f"{p}_shows_failed"),
+                                 _int(item, f"{p}_chunks_done"), _int(item, f"{p}_chunks_failed"))
+
+        def flagged(suffix: str) -> frozenset[Stage]:
+            return frozenset(s for s, f in TRIGGER_FLAG.items() if item.get(f"{f}_{suffix}"))
+
+        return cls(
+            session_id=str(item["session_id"]),
+            state=State(item["state"]),
+            threshold_percent=_int(item, "threshold_percent") or 100,
+            total_shows=_int(item, "total_shows") if "total_shows" in item else None,
+            total_chunks=_int(item, "total_chunks") if "total_chunks" in item else None,
+            activity_pages_done=_int(item, "activity_pages_done"),
+            activity_pages_total=_int(item, "activity_pages_total") if "activity_pages_total" in item else None,
+            show_data=counters(Stage.QUERY_SHOW_DATA),
+            rotten_tomatoes=counters(Stage.CRAWL_ROTTEN_TOMATOES),
+            requested=flagged("requested_at"),
+            sent=flagged("sent_at"),
+            done=flagged("done_at"),
+            failure_reason=item.get("failure_reason"),
+            updated_at=item.get("updated_at"),
+            item=item,
+        )
