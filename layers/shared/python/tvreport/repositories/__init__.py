@@ -1,0 +1,1 @@
+"""DynamoDB and S3 adapters: they map stored items <-> domain records."""

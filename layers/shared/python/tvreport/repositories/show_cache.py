@@ -1,0 +1,115 @@
+"""The show cache shared by every session: one item per TMDB show, plus alias items
+mapping a history's title to a TMDB id (or to "not found"), so each title is looked
+up upstream once for all users until it is older than the configured age."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from boto3.dynamodb.conditions import Key
+
+from tvreport import aws
+from tvreport.records import CachedShow, CastMember
+from tvreport.repositories._dynamo import from_dynamo, iso, to_dynamo, utc_now
+from tvreport.text import normalize_title
+
+IMDB_INDEX = "by-imdb"
+
+
+def show_id(tmdb_id: int) -> str:
+    return f"tmdb#{tmdb_id}"
+
+
+class ShowCacheRepository:
+    def __init__(self, table_name: str, max_age_days: int):
+        self._name = table_name
+        self._max_age = timedelta(days=max_age_days)
+
+    @property
+    def _table(self):
+        return aws.table(self._name)
+
+    def is_fresh(self, stamp: str | None, now: datetime | None = None) -> bool:
+        if not stamp:
+            return False
+        fetched = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        return (now or utc_now()) - fetched <= self._max_age
+
+    def get(self, tmdb_id: int) -> CachedShow | None:
+        item = self._table.get_item(Key={"show_id": show_id(tmdb_id)}).get("Item")
+        return to_show(item) if item else None
+
+    def batch_get(self, tmdb_ids: Iterable[int]) -> dict[int, CachedShow]:
+        ids = sorted(set(tmdb_ids))
+        found: dict[int, CachedShow] = {}
+        resource = self._table.meta.client
+        for start in range(0, len(ids), 100):
+            request = {self._name: {"Keys": [{"show_id": show_id(i)} for i in ids[start:start + 100]]}}
+            while request:
+                page = resource.batch_get_item(RequestItems=request)
+                for item in page.get("Responses", {}).get(self._name, []):
+                    show = to_show(item)
+                    found[show.tmdb_id] = show
+                request = page.get("UnprocessedKeys") or {}
+        return found
+
+    def find_by_imdb(self, imdb_id: str) -> CachedShow | None:
+        page = self._table.query(IndexName=IMDB_INDEX, KeyConditionExpression=Key("imdb_id").eq(imdb_id), Limit=1)
+        items = page.get("Items", [])
+        return self.get(int(items[0]["tmdb_id"])) if items else None
+
+    def get_alias(self, show_key: str) -> dict[str, Any] | None:
+        """{"tmdb_id": int | None, "fresh": bool} for a title seen before, else None."""
+        item = self._table.get_item(Key={"show_id": f"alias#{show_key}"}).get("Item")
+        if not item:
+            return None
+        tmdb_id = item.get("tmdb_id")
+        return {"tmdb_id": int(tmdb_id) if tmdb_id is not None else None,
+                "fresh": self.is_fresh(item.get("fetched_at"))}
+
+    def put_alias(self, show_key: str, tmdb_id: int | None) -> None:
+        item: dict[str, Any] = {"show_id": f"alias#{show_key}", "fetched_at": iso(utc_now())}
+        if tmdb_id is not None:
+            item["tmdb_id"] = tmdb_id
+        self._table.put_item(Item=item)
+
+    def put_show(self, show: CachedShow) -> None:
+        """Store TMDB data; Rotten Tomatoes fields already cached are kept."""
+        data = asdict(show)
+        data["fetched_at"] = iso(utc_now())
+        rt_fields = {k for k in data if k.startswith("rt_")}
+        values = {k: v for k, v in data.items() if k not in rt_fields and v is not None and k != "tmdb_id"}
+        values["title_key"] = normalize_title(show.name)
+        names = {f"#{k}": k for k in values}
+        self._table.update_item(
+            Key={"show_id": show_id(show.tmdb_id)},
+            UpdateExpression="SET tmdb_id = :tmdb_id, " + ", ".join(f"#{k} = :{k}" for k in values),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_dynamo({":tmdb_id": show.tmdb_id, **{f":{k}": v for k, v in values.items()}}),
+        )
+
+    def update_rotten_tomatoes(self, tmdb_id: int, scores: dict[str, Any] | None) -> None:
+        """Record a crawl: the scores found, or that none were found (checked_at only)."""
+        fields = {"rt_checked_at": iso(utc_now())}
+        for key in ("url", "critics_score", "audience_score", "critics_reviews", "certified"):
+            value = (scores or {}).get(key)
+            fields[f"rt_{key}"] = value
+        present = {k: v for k, v in fields.items() if v is not None}
+        absent = [k for k, v in fields.items() if v is None]
+        expression = "SET " + ", ".join(f"{k} = :{k}" for k in present)
+        if absent:
+            expression += " REMOVE " + ", ".join(absent)
+        self._table.update_item(Key={"show_id": show_id(tmdb_id)}, UpdateExpression=expression,
+                                ConditionExpression="attribute_exists(show_id)",
+                                ExpressionAttributeValues=to_dynamo({f":{k}": v for k, v in present.items()}))
+
+
+def to_show(item: dict[str, Any]) -> CachedShow:
+    data = from_dynamo(item)
+    cast = [CastMember(name=c.get("name", ""), character=c.get("character", ""), episodes=int(c.get("episodes") or 0))
+            for c in data.get("cast", [])]
+    known = set(CachedShow.__dataclass_fields__) - {"cast"}
+    fields = {k: v for k, v in data.items() if k in known}
+    fields["tmdb_id"] = int(data["tmdb_id"])
+    return CachedShow(cast=cast, **fields)

@@ -1,0 +1,57 @@
+"""tvBFF and starSignPicker: pick with AI (rule fallback without a key), store the
+result once. A second message for the same session changes nothing."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import Any, Callable
+
+from tvreport.clients.ai import TvPersonalityAI
+from tvreport.messages import AiStageRequest
+from tvreport.observability import logger
+from tvreport.repositories.sessions import SessionRepository
+from tvreport.repositories.show_cache import ShowCacheRepository
+from tvreport.repositories.viewing import ViewingRepository
+from tvreport.session_model import Stage, State
+from tvreport.stages.report_inputs import load_inputs
+from tvreport.stats import top_show_for_bff
+
+
+@dataclass
+class AiDeps:
+    sessions: SessionRepository
+    viewing: ViewingRepository
+    cache: ShowCacheRepository
+    ai: Callable[[], TvPersonalityAI]
+
+
+def handle(message: AiStageRequest, deps: AiDeps) -> None:
+    stage = Stage(message.stage)
+    view = deps.sessions.get(message.session_id)
+    if view is None or view.state is not State.CRUNCHING_DATA or stage in view.done:
+        logger.info("nothing to do", extra={"stage": stage.value})
+        return
+    inputs = load_inputs(view, deps.viewing, deps.cache)
+    result = _pick_bff(inputs, deps) if stage is Stage.TV_BFF else _pick_star_sign(inputs, deps)
+    stored = deps.sessions.store_ai_result(message.session_id, stage, result)
+    logger.info("ai stage done", extra={"stage": stage.value, "source": result.get("source"), "stored": stored})
+
+
+def _plain(pick: Any) -> dict[str, Any]:
+    return asdict(pick) if is_dataclass(pick) else dict(pick.model_dump())
+
+
+def _pick_bff(inputs, deps: AiDeps) -> dict[str, Any]:
+    show = top_show_for_bff(inputs.records, inputs.shows)
+    if show is None:
+        return {"available": False, "reason": "NO_SHOW_WITH_CAST"}
+    genres = [(g.genre, g.percent) for g in inputs.statistics().top_genres]
+    pick = _plain(deps.ai().pick_bff(show.name, show.cast, genres))
+    return {"available": True, "show": show.name, "tmdbId": show.tmdb_id, **pick}
+
+
+def _pick_star_sign(inputs, deps: AiDeps) -> dict[str, Any]:
+    stats = inputs.statistics()
+    genres = [(g.genre, g.percent) for g in stats.top_genres]
+    top_shows = [s.title for s in stats.top_shows]
+    pick = _plain(deps.ai().pick_star_sign(genres, stats.average_rt_score.score, top_shows))
+    return {"available": True, **pick}

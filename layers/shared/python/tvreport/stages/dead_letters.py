@@ -1,0 +1,54 @@
+"""Dead letters: a message that exhausted its retries is recorded as executed-but-
+failed, so its session still finishes (or fails with a reason) instead of waiting."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, ShowChunk
+from tvreport.observability import logger
+from tvreport.repositories.sessions import SessionRepository
+from tvreport.session_model import Stage
+
+
+class UnknownDeadLetterSource(RuntimeError):
+    pass
+
+
+@dataclass
+class DeadLetterDeps:
+    sessions: SessionRepository
+    sources: dict[str, Stage]  # DLQ ARN -> stage
+
+
+def handle(body: str, source_arn: str, deps: DeadLetterDeps) -> None:
+    stage = deps.sources.get(source_arn)
+    if stage is None:
+        raise UnknownDeadLetterSource(f"no stage is mapped to {source_arn}")
+    try:
+        _record(stage, body, deps.sessions)
+    except ValidationError as error:
+        # Unreadable: nothing to count. Logged without the body (it may hold a dataKey).
+        logger.error("unreadable dead letter", extra={"stage": stage.value, "errors": error.error_count()})
+
+
+def _record(stage: Stage, body: str, sessions: SessionRepository) -> None:
+    if stage is Stage.QUERY_ACTIVITIES:
+        request = ActivitiesRequest.model_validate_json(body)
+        sessions.fail(request.session_id, "UPSTREAM_UNAVAILABLE", "the viewing history could not be fetched")
+    elif stage is Stage.QUERY_SHOW_DATA:
+        chunk = ShowChunk.model_validate_json(body)
+        # Never forwarded, so crawlRottenTomatoes will not see it either: count both.
+        for counted_stage in (Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES):
+            sessions.count_chunk(chunk.session_id, counted_stage, chunk.chunk_id, shows_done=0,
+                                 shows_failed=len(chunk.shows), dead_lettered=True)
+    elif stage is Stage.CRAWL_ROTTEN_TOMATOES:
+        rt_chunk = RtChunk.model_validate_json(body)
+        sessions.count_chunk(rt_chunk.session_id, stage, rt_chunk.chunk_id, shows_done=0,
+                             shows_failed=len(rt_chunk.shows) + rt_chunk.not_on_tmdb, dead_lettered=True)
+    else:
+        request_ai = AiStageRequest.model_validate_json(body)
+        sessions.store_ai_result(request_ai.session_id, Stage(request_ai.stage),
+                                 {"available": False, "reason": "STAGE_FAILED"})
+    logger.warning("dead letter recorded", extra={"stage": stage.value})

@@ -1,0 +1,153 @@
+"""queryActivities: fetch a viewing history (Gandalf pages or an uploaded Netflix
+export), store one viewing record per show, then split the shows into chunks.
+
+No invocation needs more than its timeout: with pages left and little time, the
+rest is handed to a new message on the stage's own queue."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from tvreport import publisher
+from tvreport.clients.errors import PermanentUpstreamError
+from tvreport.clients.gandalf import GandalfActivity, GandalfClient
+from tvreport.messages import ActivitiesRequest, ShowChunk, ShowRef
+from tvreport.netflix.csv_reader import CsvFormatError, read_netflix_csv_bytes
+from tvreport.netflix.dates import detect_date_format, parse_date
+from tvreport.observability import logger, metrics
+from tvreport.repositories.sessions import SessionRepository
+from tvreport.repositories.viewing import ViewingRepository, show_keys
+from tvreport.session_model import State
+from tvreport.stages.history import chunk, count_by_kind, group_plays
+from aws_lambda_powertools.metrics import MetricUnit
+
+PAGE_LIMIT = 300  # the Gandalf schema's cap
+HANDOFF_MARGIN_MS = 60_000  # stop fetching with this much time left (a window of pages + writes)
+
+
+@dataclass
+class ActivitiesDeps:
+    sessions: SessionRepository
+    viewing: ViewingRepository
+    activities_queue_url: str
+    show_data_queue_url: str
+    chunk_size: int
+    gandalf: Callable[[], GandalfClient]  # made on first use: needs the secret
+    read_upload: Callable[[str], bytes]
+    concurrency: int = 4
+
+
+def handle(request: ActivitiesRequest, remaining_ms: Callable[[], int], deps: ActivitiesDeps) -> None:
+    view = deps.sessions.get(request.session_id)
+    if view is None or view.state is not State.CRUNCHING_DATA:
+        logger.info("session not crunching; message dropped", extra={"state": view and view.state.value})
+        return
+    if request.source == "netflix_csv":
+        _from_netflix_export(request, deps)
+    else:
+        _from_gandalf(request, remaining_ms, deps)
+
+
+def _from_netflix_export(request: ActivitiesRequest, deps: ActivitiesDeps) -> None:
+    if not request.upload_key:
+        deps.sessions.fail(request.session_id, "INVALID_REQUEST", "netflix_csv source without an upload")
+        return
+    try:
+        result = read_netflix_csv_bytes(deps.read_upload(request.upload_key))
+    except CsvFormatError as error:
+        deps.sessions.fail(request.session_id, "INVALID_EXPORT", str(error))
+        return
+    if result.date_format is None:
+        deps.sessions.fail(request.session_id, "INVALID_EXPORT", "no readable dates in the export")
+        return
+    activities = [(a.title, a.watched_on, a.imdb_id) for a in result.activities]
+    rejected = _store(request.session_id, activities, deps) + len(result.rejected)
+    deps.sessions.record_activity_pages(request.session_id, 1, 1, result.date_format)
+    _split(request.session_id, rejected, deps)
+
+
+def _from_gandalf(request: ActivitiesRequest, remaining_ms: Callable[[], int], deps: ActivitiesDeps) -> None:
+    if request.data_key is None:
+        deps.sessions.fail(request.session_id, "INVALID_REQUEST", "gandalf source without a dataKey")
+        return
+    data_key = request.data_key.get_secret_value()
+    client = deps.gandalf()
+    try:
+        first = client.fetch_page(data_key, request.next_page, PAGE_LIMIT)
+        total_pages = max(1, math.ceil(first.total / PAGE_LIMIT))
+        fetched: list[GandalfActivity] = list(first.activities)
+        next_page = request.next_page + 1
+        while next_page <= total_pages and remaining_ms() > HANDOFF_MARGIN_MS:
+            window = list(range(next_page, min(total_pages, next_page + 2 * deps.concurrency - 1) + 1))
+            for page in client.fetch_pages(data_key, window, PAGE_LIMIT):
+                fetched.extend(page.activities)
+            next_page = window[-1] + 1
+    except PermanentUpstreamError as error:
+        # Cannot succeed on retry (bad dataKey, bad signature): fail now, no retry storm.
+        logger.warning("gandalf refused the history", extra={"code": error.code, "status": error.status})
+        deps.sessions.fail(request.session_id, error.code or "UPSTREAM_REJECTED", str(error))
+        return
+
+    date_format = request.date_format or _decide_date_format(fetched)
+    if date_format is None:
+        deps.sessions.fail(request.session_id, "INVALID_HISTORY", "dates in the history are unreadable")
+        return
+    activities, unreadable = _dated(fetched, date_format)
+    rejected = _store(request.session_id, activities, deps) + unreadable
+    deps.sessions.record_activity_pages(request.session_id, min(next_page - 1, total_pages), total_pages, date_format)
+    metrics.add_metric(name="ActivitiesFetched", unit=MetricUnit.Count, value=len(fetched))
+    if next_page <= total_pages:
+        logger.info("handing over the rest of the history", extra={"next_page": next_page, "pages": total_pages})
+        handoff = request.model_copy(update={"next_page": next_page, "date_format": date_format})
+        publisher.send(deps.activities_queue_url, [handoff])
+        return
+    _split(request.session_id, rejected, deps)
+
+
+def _decide_date_format(activities: list[GandalfActivity]) -> str | None:
+    # The Gandalf schema documents DD/MM/YYYY, the original app read month-first: the
+    # whole history decides, and an undecidable one follows the schema.
+    guess = detect_date_format([a.date for a in activities], prefer_day_first=True)
+    if guess.ambiguous:
+        logger.info("date format ambiguous; following the schema", extra={"format": guess.fmt, "reason": guess.reason})
+    return guess.fmt
+
+
+def _dated(activities: list[GandalfActivity], fmt: str) -> tuple[list[tuple[str, date, str | None]], int]:
+    dated, unreadable = [], 0
+    for activity in activities:
+        try:
+            dated.append((activity.title, parse_date(activity.date, fmt), activity.imdb_id))
+        except ValueError:
+            unreadable += 1
+    return dated, unreadable
+
+
+def _store(session_id: str, activities: list[tuple[str, date, str | None]], deps: ActivitiesDeps) -> int:
+    grouped, rejected = group_plays(activities)
+    for key, entry in grouped.items():
+        deps.viewing.add_plays(session_id, key, title=entry.title, kind=entry.kind, plays=entry.plays,
+                               imdb_id=entry.imdb_id)
+    if rejected:
+        logger.info("titles rejected", extra={"count": rejected})
+    return rejected
+
+
+def _split(session_id: str, rejected: int, deps: ActivitiesDeps) -> None:
+    """Set the totals, then send one message per chunk (a redelivery re-sends the same
+    deterministic chunks; the ledger counts each once)."""
+    items = deps.viewing.items(session_id)
+    by_key = {str(i["show_key"]): i for i in items}
+    keys = show_keys(items)
+    chunks = chunk(keys, deps.chunk_size)
+    kinds = count_by_kind(items)
+    deps.sessions.set_totals(session_id, total_shows=len(keys), total_chunks=len(chunks),
+                             movies=kinds.get("movie", 0), activities=sum(len(i.get("plays", ())) for i in items),
+                             rejected=rejected)
+    messages = [ShowChunk(session_id=session_id, chunk_id=n, shows=[
+        ShowRef(show_key=k, title=str(by_key[k]["title"]), imdb_id=by_key[k].get("imdb_id")) for k in keys_
+    ]) for n, keys_ in enumerate(chunks)]
+    publisher.send(deps.show_data_queue_url, messages)
+    logger.info("history split", extra={"shows": len(keys), "chunks": len(chunks)})

@@ -1,0 +1,33 @@
+"""Loads what the AI stages and the final report compute from: a session's viewing
+records and the cached shows they matched."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from tvreport.records import CachedShow, ViewingRecord
+from tvreport.repositories.show_cache import ShowCacheRepository
+from tvreport.repositories.viewing import ViewingRepository
+from tvreport.session_model import SessionView
+from tvreport.stats import ViewingStatistics, compute_statistics
+
+
+@dataclass
+class ReportInputs:
+    records: list[ViewingRecord]
+    shows: dict[int, CachedShow]
+
+    def statistics(self) -> ViewingStatistics:
+        return compute_statistics(self.records, self.shows)
+
+
+def session_day(view: SessionView) -> date:
+    """'The last 12 months' are counted back from the day the session was created."""
+    created = str(view.item.get("created_at", ""))
+    return datetime.fromisoformat(created.replace("Z", "+00:00")).date() if created else date.today()
+
+
+def load_inputs(view: SessionView, viewing: ViewingRepository, cache: ShowCacheRepository) -> ReportInputs:
+    records = viewing.records(view.session_id, as_of=session_day(view))
+    shows = cache.batch_get(r.tmdb_id for r in records if r.tmdb_id is not None)
+    return ReportInputs(records, shows)
