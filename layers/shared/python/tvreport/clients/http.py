@@ -1,0 +1,240 @@
+"""Shared HTTP plumbing for the outside-service clients: one `httpx.Client` per
+service, bounded retries (exponential backoff with jitter, `Retry-After` honoured)
+on transient failures only, a per-service rate limit, and call/retry metrics."""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.exceptions import SchemaValidationError
+from pyrate_limiter import Duration, Limiter, Rate
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError, UpstreamError
+from tvreport.observability import logger, metrics
+
+T = TypeVar("T")
+
+# Honest identification for the crawler (Rotten Tomatoes has no API).
+USER_AGENT = "tvreport-crawler/1.0 (+https://github.com/tvreport/tvreport)"
+
+# Requests per second per service; None = not limited by us.
+RATE_LIMITS_PER_SECOND: dict[str, int | None] = {
+    "tmdb": 40,  # TMDB's documented ceiling is ~50 req/s per IP
+    "rottentomatoes": 5,  # polite crawling
+    "gandalf": None,
+    "openai": None,
+}
+
+# httpx logs every request line (with the query string, where TMDB's v3 key lives)
+# at INFO; keep it quiet so no credential reaches the logs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient failures are retried. Tests pass `sleep=` to record waits
+    instead of sleeping."""
+
+    attempts: int = 4
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 8.0
+    retry_after_cap_s: float = 30.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+
+# Module setting: what clients use when not given a policy (the local runner may
+# swap it for a faster one).
+default_retry_policy = RetryPolicy()
+
+
+def make_http_client(
+    service: str,
+    base_url: str,
+    timeout_s: float,
+    headers: dict[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """A client for one service. Build it once (lazily) and reuse it across warm
+    invocations so connections stay pooled."""
+    logger.debug("http client created", extra={"service": service, "timeout_s": timeout_s})
+    return httpx.Client(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        transport=transport,
+        follow_redirects=True,
+    )
+
+
+@functools.cache
+def shared_http_client(service: str, base_url: str, timeout_s: float) -> httpx.Client:
+    """The process-wide client for (service, base URL): what a client class uses
+    when it is not given one."""
+    return make_http_client(service, base_url, timeout_s)
+
+
+def build_rate_limiter(service: str) -> Limiter | None:
+    per_second = RATE_LIMITS_PER_SECOND.get(service)
+    return Limiter(Rate(per_second, Duration.SECOND)) if per_second else None
+
+
+@functools.cache
+def rate_limiter(service: str) -> Limiter | None:
+    """One limiter per service per process, shared by every client of that service."""
+    return build_rate_limiter(service)
+
+
+def record_metric(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    """Add a metric; outside a Lambda handler (no namespace) an automatic flush
+    would raise, which must never break a call."""
+    try:
+        metrics.add_metric(name=name, unit=unit, value=value)
+    except SchemaValidationError:
+        metrics.metric_set.clear()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def check_status(service: str, response: httpx.Response) -> httpx.Response:
+    """Classify an HTTP status: 2xx/3xx pass; 408, 429 and 5xx are transient; any
+    other 4xx cannot succeed."""
+    status = response.status_code
+    if status < 400:
+        return response
+    path = response.request.url.path
+    if status in (408, 429) or status >= 500:
+        raise RetryableUpstreamError(
+            f"HTTP {status} on {path}",
+            service=service,
+            status=status,
+            retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    raise PermanentUpstreamError(f"HTTP {status} on {path}", service=service, status=status)
+
+
+class Upstream:
+    """One service's calls: rate limit, request, classify, retry."""
+
+    def __init__(
+        self,
+        service: str,
+        http: httpx.Client,
+        retry: RetryPolicy | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
+        self.service = service
+        self.http = http
+        self._retry = retry
+        self._limiter = limiter
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._retry or default_retry_policy
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        parse: Callable[[httpx.Response], T],
+        **request_kwargs: Any,
+    ) -> T:
+        """Send until `parse` returns, retrying RetryableUpstreamError (from the status,
+        the transport or `parse` itself) within the policy; raise the last error with
+        `attempts` set."""
+        policy = self.retry_policy
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.attempts),
+            wait=_wait_strategy(policy),
+            retry=retry_if_exception_type(RetryableUpstreamError),
+            sleep=policy.sleep,
+            before_sleep=self._before_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, method, url, parse, request_kwargs)
+        except UpstreamError as exc:
+            exc.attempts = retrying.statistics.get("attempt_number", 1)
+            record_metric(f"UpstreamFailures_{self.service}")
+            logger.warning(
+                "upstream call failed",
+                extra={
+                    "service": self.service,
+                    "path": httpx.URL(url).path,
+                    "status": exc.status,
+                    "code": exc.code,
+                    "attempts": exc.attempts,
+                    "retryable": exc.retryable,
+                },
+            )
+            raise
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        parse: Callable[[httpx.Response], T],
+        request_kwargs: dict[str, Any],
+    ) -> T:
+        limiter = self._limiter if self._limiter is not None else rate_limiter(self.service)
+        if limiter is not None:
+            limiter.try_acquire(self.service)
+        record_metric(f"UpstreamCalls_{self.service}")
+        try:
+            response = self.http.request(method, url, **request_kwargs)
+        except httpx.TimeoutException as exc:
+            raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="timeout") from exc
+        except httpx.TransportError as exc:
+            raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="transport") from exc
+        return parse(response)
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        record_metric(f"UpstreamRetries_{self.service}")
+        error = state.outcome.exception() if state.outcome else None
+        logger.info(
+            "upstream retry",
+            extra={
+                "service": self.service,
+                "attempt": state.attempt_number,
+                "wait_s": round(state.upcoming_sleep, 3),
+                "status": getattr(error, "status", None),
+                "code": getattr(error, "code", None),
+            },
+        )
+
+
+def _wait_strategy(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    backoff = wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s)
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(error, "retry_after_s", None)
+        if retry_after is not None:
+            # The service said when; waiting less only earns another 429.
+            return min(retry_after, policy.retry_after_cap_s)
+        return backoff(state)
+
+    return wait
+
