@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""CDK app: one `TvReportPipeline` stack. Does nothing on the network at synth.
+
+`npx aws-cdk@2.1148.1 synth` builds it; `cdk bootstrap` once per account/region,
+then `cdk deploy`. Options come from CDK context (cdk.json or `-c key=value`), see
+stacks/config.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+# The stack spells environment keys with the same module the Lambda runtime
+# imports from the shared layer (/opt/python there, layers/shared/python here).
+PROJECT_ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(PROJECT_ROOT / "layers" / "shared" / "python"))
+
+import aws_cdk as cdk  # noqa: E402
+
+from stacks.config import PipelineConfig  # noqa: E402
+from stacks.pipeline_stack import PipelineStack  # noqa: E402
+
+STACK_NAME = "TvReportPipeline"
+
+
+def deployment_environment() -> cdk.Environment | None:
+    """The CLI's account/region when it provides them, else environment-agnostic
+    (no lookup of the account is ever made here)."""
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    if account and region:
+        return cdk.Environment(account=account, region=region)
+    return None
+
+
+def project_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's context (options and feature flags) plus `overrides`.
+
+    The CLI passes cdk.json's context to the app itself; an in-process synth
+    (tests, the local runner) passes this so it builds the same template, e.g.
+    `build_app(project_context(**{"aws:cdk:bundling-stacks": []}))`."""
+    cdk_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
+    return {**cdk_json.get("context", {}), **overrides}
+
+
+def build_app(context: Mapping[str, Any] | None = None) -> tuple[cdk.App, PipelineStack]:
+    """The app and its stack. `context=None` reads the CLI's context."""
+    app = cdk.App() if context is None else cdk.App(context=dict(context))
+    config = PipelineConfig.from_context(app.node)
+    stack = PipelineStack(app, STACK_NAME, config=config, env=deployment_environment())
+    cdk.Tags.of(stack).add("project", "tv-report")
+    return app, stack
+
+
+if __name__ == "__main__":
+    cdk_app, _ = build_app()
+    cdk_app.synth()

@@ -1,0 +1,77 @@
+"""Queue worker: DLQ + queue + function + SQS event source mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import QueueStageSpec
+from stacks.constructs.pipeline_function import PipelineFunction
+
+# Lambda's advice: a visibility timeout of at least 6x the function timeout, so a
+# message is not redelivered while retries of a throttled invocation are pending.
+VISIBILITY_TIMEOUT_FACTOR = 6
+DEAD_LETTER_RETENTION = Duration.days(14)  # SQS maximum: time to inspect and redrive
+
+
+class QueueWorker(Construct):
+    """One queue-fed stage, shaped like the Solutions Construct `aws-sqs-lambda`.
+
+    Messages that fail `spec.max_receive_count` times move to the stage's DLQ; the
+    event source reports partial batch failures so only the failed messages return
+    to the queue; `max_concurrency` bounds how hard the stage hits its upstream."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: QueueStageSpec,
+        layers: Sequence[lambda_.ILayerVersion],
+        environment: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.spec = spec
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            retention_period=DEAD_LETTER_RETENTION,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(spec.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue,
+                max_receive_count=spec.max_receive_count,
+            ),
+        )
+        self.function = PipelineFunction(
+            self,
+            "Worker",
+            directory=spec.directory,
+            timeout_seconds=spec.timeout_seconds,
+            memory_mb=spec.memory_mb,
+            layers=layers,
+            environment=environment,
+            log_retention=log_retention,
+        ).function
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=spec.batch_size,
+                max_concurrency=spec.max_concurrency,
+                report_batch_item_failures=True,
+            )
+        )

@@ -1,0 +1,98 @@
+"""The two Lambda layers: third-party dependencies and the shared `tvreport` package.
+
+The dependency layer is built without Docker: pip downloads the manylinux wheels
+for the Lambda runtime (CPython 3.12, x86_64) whatever machine runs the synth. The
+Docker command is kept as the fallback CDK uses when local bundling declines.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import jsii
+from aws_cdk import BundlingOptions, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEPENDENCIES_DIR = PROJECT_ROOT / "layers" / "dependencies"
+SHARED_DIR = PROJECT_ROOT / "layers" / "shared"
+REQUIREMENTS_FILE = "requirements.txt"
+
+# Wheels for the Lambda runtime rather than for the machine running the synth.
+PIP_PLATFORM_ARGS = (
+    "--platform",
+    "manylinux2014_x86_64",
+    "--only-binary=:all:",
+    "--python-version",
+    "3.12",
+    "--implementation",
+    "cp",
+)
+
+
+def pip_install_command(requirements: str, target: str) -> list[str]:
+    """The pip arguments (after `pip`) that fill `target` for the Lambda runtime."""
+    return ["install", "--quiet", "--no-compile", *PIP_PLATFORM_ARGS, "-r", requirements, "--target", target]
+
+
+@jsii.implements(ILocalBundling)
+class PipPlatformBundling:
+    """Local bundling: `pip install --platform ...` into `<output>/python`."""
+
+    def __init__(self, source_dir: Path) -> None:
+        self._requirements = source_dir / REQUIREMENTS_FILE
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+        # Decline (CDK then tries Docker) only when this interpreter has no pip;
+        # a failing install is an error worth stopping the synth for.
+        if not _has_pip_module():
+            return False
+        target = str(Path(output_dir) / "python")
+        subprocess.run(
+            [sys.executable, "-m", "pip", *pip_install_command(str(self._requirements), target)],
+            check=True,
+        )
+        return True
+
+
+def _has_pip_module() -> bool:
+    result = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, check=False)
+    return result.returncode == 0
+
+
+def dependencies_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
+    """Third-party packages from layers/dependencies/requirements.txt."""
+    docker_command = " ".join(
+        ["pip", *pip_install_command(f"/asset-input/{REQUIREMENTS_FILE}", "/asset-output/python")]
+    )
+    code = lambda_.Code.from_asset(
+        str(DEPENDENCIES_DIR),
+        bundling=BundlingOptions(
+            image=lambda_.Runtime.PYTHON_3_12.bundling_image,
+            local=PipPlatformBundling(DEPENDENCIES_DIR),
+            command=["bash", "-c", docker_command],
+        ),
+    )
+    return lambda_.LayerVersion(
+        scope,
+        construct_id,
+        code=code,
+        description="Third-party packages (pip --platform manylinux2014_x86_64, CPython 3.12)",
+        compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+        compatible_architectures=[lambda_.Architecture.X86_64],
+    )
+
+
+def shared_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
+    """The `tvreport` package; layers/shared already has Lambda's python/ prefix."""
+    return lambda_.LayerVersion(
+        scope,
+        construct_id,
+        code=lambda_.Code.from_asset(str(SHARED_DIR), exclude=["**/__pycache__", "**/*.pyc"]),
+        description="Shared tvreport domain package",
+        compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+        compatible_architectures=[lambda_.Architecture.X86_64],
+    )

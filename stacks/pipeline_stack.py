@@ -1,0 +1,265 @@
+"""The pipeline stack: composes the constructs and wires who may talk to whom.
+
+Every permission is a `grant_*` on the object concerned (one role per function),
+and every name a function needs reaches it as an environment variable holding the
+resource's attribute (a CloudFormation token), spelled by `tvreport.env_keys`.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import PipelineConfig
+from stacks.constructs import DataStores, PipelineApi, PipelineFunction, QueueWorker, StreamConsumer
+from stacks.layers import dependencies_layer, shared_layer
+from tvreport import env_keys
+
+# dead_letters is never throttled by an upstream; two concurrent pollers (the SQS
+# minimum) keep its conditional writes from contending on one session item.
+DEAD_LETTERS_MAX_CONCURRENCY = 2
+
+# (key, construct id, name suffix, description) of each outside-service credential.
+SECRETS = (
+    ("gandalf", "GandalfPrivateKey", "gandalf-private-key", "Gandalf app private key (secp256k1, hex)"),
+    ("tmdb", "TmdbApiKey", "tmdb-api-key", "TMDB API key or read access token"),
+    ("openai", "OpenAiApiKey", "openai-api-key", "OpenAI API key"),
+)
+
+
+class PipelineStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.config = config
+        self.layers = [dependencies_layer(self, "DependenciesLayer"), shared_layer(self, "SharedLayer")]
+        self.log_retention = getattr(logs.RetentionDays, config.log_retention)
+        self.stores = DataStores(self, "Data")
+        self.common_env = self._common_environment()
+
+        self.workers = {
+            spec.directory: QueueWorker(
+                self,
+                _construct_id(spec.directory),
+                spec=spec,
+                layers=self.layers,
+                environment=self.common_env,
+                log_retention=self.log_retention,
+            )
+            for spec in config.queue_stages
+        }
+        self.functions: dict[str, lambda_.Function] = {
+            directory: worker.function for directory, worker in self.workers.items()
+        }
+        for directory in config.functions:
+            self.functions[directory] = self._standalone_function(directory)
+
+        self.secrets = self._secrets()
+        self._grant_data_access()
+        self._wire_queues()
+        self._wire_outside_services()
+        self.stream = StreamConsumer(
+            self,
+            "ProgressTrackerStream",
+            table=self.stores.sessions,
+            function=self.functions["progress_tracker"],
+            batch_size=config.stream_batch_size,
+            retry_attempts=config.stream_retry_attempts,
+            max_record_age=Duration.hours(config.stream_max_record_age_hours),
+        )
+        self._wire_dead_letters()
+        self._schedule_watchdog()
+        self.api = PipelineApi(
+            self,
+            "PublicApi",
+            handler=self.functions["api"],
+            rate_limit=config.api_rate_limit,
+            burst_limit=config.api_burst_limit,
+        )
+        self._outputs()
+
+    # -- functions -----------------------------------------------------------
+
+    def _common_environment(self) -> dict[str, str]:
+        config, stores = self.config, self.stores
+        return {
+            env_keys.SESSIONS_TABLE: stores.sessions.table_name,
+            env_keys.VIEWING_TABLE: stores.viewing.table_name,
+            env_keys.SHOW_CACHE_TABLE: stores.show_cache.table_name,
+            env_keys.PROGRESS_THRESHOLD: str(config.threshold_percent),
+            env_keys.CHUNK_SIZE: str(config.chunk_size),
+            env_keys.SESSION_TTL_DAYS: str(config.session_ttl_days),
+            env_keys.STALL_TIMEOUT_SECONDS: str(config.stall_timeout_seconds),
+            env_keys.SHOW_CACHE_MAX_AGE_DAYS: str(config.show_cache_max_age_days),
+        }
+
+    def _standalone_function(self, directory: str) -> lambda_.Function:
+        spec = self.config.functions[directory]
+        return PipelineFunction(
+            self,
+            _construct_id(directory),
+            directory=directory,
+            timeout_seconds=spec.timeout_seconds,
+            memory_mb=spec.memory_mb,
+            layers=self.layers,
+            environment=self.common_env,
+            log_retention=self.log_retention,
+        ).function
+
+    # -- permissions and wiring ---------------------------------------------
+
+    def _grant_data_access(self) -> None:
+        """Table and bucket access per docs/architecture.md (function table)."""
+        fn, stores = self.functions, self.stores
+        for function in fn.values():  # every function updates session state
+            stores.sessions.grant_read_write_data(function)
+        for directory in ("api", "query_activities", "query_show_data"):
+            stores.viewing.grant_read_write_data(fn[directory])
+        for directory in ("tv_bff", "star_sign_picker", "progress_tracker"):
+            stores.viewing.grant_read_data(fn[directory])
+            stores.show_cache.grant_read_data(fn[directory])
+        for directory in ("query_show_data", "crawl_rotten_tomatoes"):
+            stores.show_cache.grant_read_write_data(fn[directory])
+        stores.uploads.grant_put(fn["api"])
+        stores.uploads.grant_read(fn["query_activities"])
+        for directory in ("api", "query_activities"):
+            fn[directory].add_environment(env_keys.UPLOADS_BUCKET, stores.uploads.bucket_name)
+
+    def _wire_queues(self) -> None:
+        """Who sends to which stage queue: the only sqs:SendMessage grants."""
+        queue = {directory: worker.queue for directory, worker in self.workers.items()}
+        sends = (
+            ("api", env_keys.QUERY_ACTIVITIES_QUEUE_URL, "query_activities"),
+            ("query_activities", env_keys.QUERY_ACTIVITIES_QUEUE_URL, "query_activities"),  # hand-off
+            ("query_activities", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),
+            ("query_show_data", env_keys.CRAWL_RT_QUEUE_URL, "crawl_rotten_tomatoes"),
+            ("progress_tracker", env_keys.TV_BFF_QUEUE_URL, "tv_bff"),
+            ("progress_tracker", env_keys.STAR_SIGN_QUEUE_URL, "star_sign_picker"),
+            ("watchdog", env_keys.TV_BFF_QUEUE_URL, "tv_bff"),  # re-sends stale claims
+            ("watchdog", env_keys.STAR_SIGN_QUEUE_URL, "star_sign_picker"),
+        )
+        for sender, env_key, target in sends:
+            _send_to(self.functions[sender], env_key, queue[target])
+
+    def _secrets(self) -> dict[str, secretsmanager.ISecret]:
+        """One secret per outside credential, named `<stack>/<credential>`.
+
+        By default the stack creates them with a generated placeholder; set the real
+        value after deploy (the command is in each output's description). With
+        context `create_secrets=false` it references secrets of those names that
+        already exist: moto's CloudFormation (the local runner) cannot create
+        AWS::SecretsManager::Secret, and some teams manage secrets elsewhere."""
+        return {
+            key: self._secret(construct_id, f"{self.stack_name}/{suffix}", description)
+            for key, construct_id, suffix, description in SECRETS
+        }
+
+    def _secret(self, construct_id: str, name: str, description: str) -> secretsmanager.ISecret:
+        if not self.config.create_secrets:
+            return secretsmanager.Secret.from_secret_name_v2(self, construct_id, name)
+        return secretsmanager.Secret(
+            self,
+            construct_id,
+            secret_name=name,
+            description=f"{description}. Placeholder until set with put-secret-value.",
+            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=32),
+        )
+
+    def _wire_outside_services(self) -> None:
+        """Outside-service URLs and secrets (by name, read grant) per function."""
+        fn, config, secrets = self.functions, self.config, self.secrets
+        _add_environment(
+            fn["query_activities"],
+            {
+                env_keys.GANDALF_URL: config.gandalf_url,
+                env_keys.GANDALF_PRIVATE_KEY_SECRET: secrets["gandalf"].secret_name,
+            },
+        )
+        secrets["gandalf"].grant_read(fn["query_activities"])
+        _add_environment(
+            fn["query_show_data"],
+            {env_keys.TMDB_URL: config.tmdb_url, env_keys.TMDB_API_KEY_SECRET: secrets["tmdb"].secret_name},
+        )
+        secrets["tmdb"].grant_read(fn["query_show_data"])
+        fn["crawl_rotten_tomatoes"].add_environment(env_keys.ROTTEN_TOMATOES_URL, config.rotten_tomatoes_url)
+        for directory in ("tv_bff", "star_sign_picker"):
+            _add_environment(
+                fn[directory],
+                {
+                    env_keys.OPENAI_API_KEY_SECRET: secrets["openai"].secret_name,
+                    env_keys.OPENAI_MODEL: config.openai_model,
+                    env_keys.OPENAI_BASE_URL: config.openai_base_url,
+                },
+            )
+            secrets["openai"].grant_read(fn[directory])
+
+    def _wire_dead_letters(self) -> None:
+        """Every stage DLQ feeds dead_letters, which marks the chunk failed so the
+        session can still finish; it tells the stages apart by the record's
+        eventSourceARN, looked up in DEAD_LETTER_SOURCES."""
+        dead_letters = self.functions["dead_letters"]
+        sources = {}
+        for worker in self.workers.values():
+            sources[worker.dead_letter_queue.queue_arn] = worker.spec.stage_name
+            dead_letters.add_event_source(
+                event_sources.SqsEventSource(
+                    worker.dead_letter_queue,
+                    batch_size=self.config.dead_letters_batch_size,
+                    max_concurrency=DEAD_LETTERS_MAX_CONCURRENCY,
+                    report_batch_item_failures=True,
+                )
+            )
+        dead_letters.add_environment(env_keys.DEAD_LETTER_SOURCES, self.to_json_string(sources))
+
+    def _schedule_watchdog(self) -> None:
+        events.Rule(
+            self,
+            "WatchdogSchedule",
+            description="Ends sessions that made no progress for STALL_TIMEOUT_SECONDS",
+            schedule=events.Schedule.rate(Duration.minutes(self.config.watchdog_rate_minutes)),
+            targets=[targets.LambdaFunction(self.functions["watchdog"], retry_attempts=2)],
+        )
+
+    # -- outputs -------------------------------------------------------------
+
+    def _outputs(self) -> None:
+        stores = self.stores
+        # Replaces RestApi's own output (logical id with a hash) by a stable name.
+        self.api.rest_api.node.try_remove_child("Endpoint")
+        CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API")
+        CfnOutput(self, "SessionsTableName", value=stores.sessions.table_name)
+        CfnOutput(self, "ViewingTableName", value=stores.viewing.table_name)
+        CfnOutput(self, "ShowCacheTableName", value=stores.show_cache.table_name)
+        CfnOutput(self, "UploadsBucketName", value=stores.uploads.bucket_name)
+        for key, construct_id, _, _ in SECRETS:
+            CfnOutput(
+                self,
+                f"{construct_id}SecretName",
+                value=self.secrets[key].secret_name,
+                description=(
+                    "Set the real value after deploy: aws secretsmanager put-secret-value "
+                    "--secret-id <this name> --secret-string <value>"
+                ),
+            )
+
+
+def _construct_id(directory: str) -> str:
+    """`query_show_data` -> `QueryShowData` (stable logical-id stems)."""
+    return "".join(part.capitalize() for part in directory.split("_"))
+
+
+def _send_to(function: lambda_.Function, env_key: str, queue: sqs.IQueue) -> None:
+    function.add_environment(env_key, queue.queue_url)
+    queue.grant_send_messages(function)
+
+
+def _add_environment(function: lambda_.Function, variables: dict[str, str]) -> None:
+    for key, value in variables.items():
+        function.add_environment(key, value)
+
