@@ -1,6 +1,7 @@
 """TMDB v3 client: exact match by IMDB id, search + best match, details with cast."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -60,12 +61,18 @@ def choose_best_match(title: str, results: list[TvSearchResult], year: int | Non
     """The result whose name (or original name) is the title, normalized; among
     several, the closest first-air year when a year is given, then the most popular.
     No title match -> None: an unrelated show is worse than none."""
-    for fold in (normalize_title, loose_title):  # exact first; articles ignored only as a fallback
+    # Exact first; articles ignored only as a fallback; scripts normalize_title drops
+    # entirely (CJK: "ルパン三世" -> "") compared case-folded as a last resort.
+    for fold in (normalize_title, loose_title, unicode_fold):
         wanted = fold(title)
         candidates = [r for r in results if wanted and wanted in (fold(r.name), fold(r.original_name))]
         if candidates:
             return min(candidates, key=lambda r: (_year_distance(r, year), -r.popularity))
     return None
+
+
+def unicode_fold(title: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", title).casefold().split())
 
 
 def _year_distance(result: TvSearchResult, year: int | None) -> int:

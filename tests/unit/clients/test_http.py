@@ -1,0 +1,192 @@
+"""The shared HTTP plumbing: status classification, Retry-After, backoff, limits, metrics."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import httpx
+import pytest
+from aws_lambda_powertools.metrics import MetricUnit
+
+from tests.unit.clients.support import RecordedSleep, ScriptedTransport, metric_count
+from tvreport.clients import http as http_module
+from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError
+from tvreport.clients.http import (
+    RATE_LIMITS_PER_SECOND,
+    USER_AGENT,
+    RetryPolicy,
+    Upstream,
+    build_rate_limiter,
+    check_status,
+    make_http_client,
+    parse_retry_after,
+    record_metric,
+)
+from tvreport.observability import metrics
+
+BASE = "https://svc.test"
+
+
+def _upstream(transport: ScriptedTransport, retry: RetryPolicy, service: str = "svc") -> Upstream:
+    return Upstream(service, make_http_client(service, BASE, 5.0, transport=transport), retry)
+
+
+def _text(response: httpx.Response) -> str:
+    return check_status("svc", response).text
+
+
+# ---- Retry-After -------------------------------------------------------------
+
+
+def test_retry_after_in_seconds():
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after(" 0 ") == 0.0
+
+
+def test_retry_after_as_http_date_counts_from_now():
+    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    header = format_datetime(now + timedelta(seconds=42), usegmt=True)
+    assert parse_retry_after(header, now=now) == 42.0
+
+
+def test_retry_after_in_the_past_or_unreadable():
+    now = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now=now) == 0.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("") is None
+
+
+# ---- status classification ---------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_transient_statuses_are_retryable(status):
+    with pytest.raises(RetryableUpstreamError) as caught:
+        check_status("svc", httpx.Response(status, request=httpx.Request("GET", BASE)))
+    assert caught.value.status == status and caught.value.retryable
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 422])
+def test_other_client_errors_are_permanent(status):
+    with pytest.raises(PermanentUpstreamError) as caught:
+        check_status("svc", httpx.Response(status, request=httpx.Request("GET", BASE)))
+    assert caught.value.status == status and not caught.value.retryable
+
+
+# ---- retries -----------------------------------------------------------------
+
+
+def test_5xx_then_success(retry, sleep):
+    transport = ScriptedTransport(httpx.Response(503), httpx.Response(200, text="ok"))
+    assert _upstream(transport, retry).call("GET", f"{BASE}/x", _text) == "ok"
+    assert transport.calls == 2
+    assert len(sleep.waits) == 1 and 0 <= sleep.waits[0] <= retry.backoff_max_s
+
+
+def test_timeout_then_success(retry):
+    transport = ScriptedTransport(httpx.ReadTimeout("slow"), httpx.Response(200, text="ok"))
+    assert _upstream(transport, retry).call("GET", f"{BASE}/x", _text) == "ok"
+    assert transport.calls == 2
+
+
+def test_connection_error_then_success(retry):
+    transport = ScriptedTransport(httpx.ConnectError("refused"), httpx.Response(200, text="ok"))
+    assert _upstream(transport, retry).call("GET", f"{BASE}/x", _text) == "ok"
+    assert transport.calls == 2
+
+
+def test_429_waits_what_retry_after_says(retry, sleep):
+    transport = ScriptedTransport(httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, text="ok"))
+    assert _upstream(transport, retry).call("GET", f"{BASE}/x", _text) == "ok"
+    assert sleep.waits == [7.0]
+
+
+def test_retry_after_is_capped(retry, sleep):
+    transport = ScriptedTransport(httpx.Response(503, headers={"Retry-After": "3600"}), httpx.Response(200))
+    _upstream(transport, retry).call("GET", f"{BASE}/x", _text)
+    assert sleep.waits == [retry.retry_after_cap_s]
+
+
+def test_permanent_error_is_not_retried(retry, sleep):
+    transport = ScriptedTransport(httpx.Response(403), httpx.Response(200))
+    with pytest.raises(PermanentUpstreamError) as caught:
+        _upstream(transport, retry).call("GET", f"{BASE}/x", _text)
+    assert transport.calls == 1 and caught.value.attempts == 1 and caught.value.status == 403
+    assert sleep.waits == []
+
+
+def test_exhausted_retries_raise_retryable_with_the_attempt_count(retry, sleep):
+    transport = ScriptedTransport(httpx.Response(500))
+    with pytest.raises(RetryableUpstreamError) as caught:
+        _upstream(transport, retry).call("GET", f"{BASE}/x", _text)
+    assert transport.calls == 4 and caught.value.attempts == 4 and caught.value.status == 500
+    assert len(sleep.waits) == 3
+    # Jittered exponential backoff: each wait within [0, base * 2^n], never above the max.
+    for n, wait in enumerate(sleep.waits, start=1):
+        assert 0 <= wait <= min(retry.backoff_base_s * 2**n, retry.backoff_max_s)
+
+
+def test_default_policy_is_a_module_setting(monkeypatch):
+    recorded = RecordedSleep()
+    monkeypatch.setattr(http_module, "default_retry_policy", RetryPolicy(attempts=2, sleep=recorded))
+    transport = ScriptedTransport(httpx.Response(502))
+    upstream = Upstream("svc", make_http_client("svc", BASE, 5.0, transport=transport))
+    with pytest.raises(RetryableUpstreamError):
+        upstream.call("GET", f"{BASE}/x", _text)
+    assert transport.calls == 2 and len(recorded.waits) == 1
+
+
+# ---- client setup, limits, metrics -------------------------------------------
+
+
+def test_client_identifies_itself_and_keeps_given_headers():
+    transport = ScriptedTransport(httpx.Response(200))
+    client = make_http_client("svc", BASE, 3.0, headers={"X-Extra": "1"}, transport=transport)
+    client.get("/x")
+    sent = transport.requests[0]
+    assert sent.headers["User-Agent"] == USER_AGENT and "tvreport-crawler/1.0 (+https://" in USER_AGENT
+    assert sent.headers["X-Extra"] == "1"
+    assert client.timeout.read == 3.0 and client.timeout.connect == 3.0
+
+
+def test_rotten_tomatoes_is_limited_to_five_per_second():
+    assert RATE_LIMITS_PER_SECOND["rottentomatoes"] == 5
+    limiter = build_rate_limiter("rottentomatoes")
+    granted = [limiter.try_acquire("rottentomatoes", blocking=False) for _ in range(6)]
+    assert granted == [True] * 5 + [False]
+
+
+def test_tmdb_limit_and_unlimited_services():
+    assert RATE_LIMITS_PER_SECOND["tmdb"] == 40
+    limiter = build_rate_limiter("tmdb")
+    assert all(limiter.try_acquire("tmdb", blocking=False) for _ in range(40))
+    assert not limiter.try_acquire("tmdb", blocking=False)
+    assert build_rate_limiter("gandalf") is None
+
+
+def test_every_attempt_goes_through_the_service_limiter(monkeypatch, retry):
+    asked: list[str] = []
+    monkeypatch.setattr(http_module, "rate_limiter", lambda service: asked.append(service))
+    transport = ScriptedTransport(httpx.Response(500), httpx.Response(200))
+    _upstream(transport, retry, service="rottentomatoes").call("GET", f"{BASE}/x", _text)
+    assert asked == ["rottentomatoes", "rottentomatoes"]
+
+
+def test_calls_retries_and_failures_are_counted(retry):
+    transport = ScriptedTransport(httpx.Response(500), httpx.Response(500), httpx.Response(200))
+    _upstream(transport, retry, service="tmdb").call("GET", f"{BASE}/x", _text)
+    assert metric_count("UpstreamCalls_tmdb") == 3
+    assert metric_count("UpstreamRetries_tmdb") == 2
+    assert metric_count("UpstreamFailures_tmdb") == 0
+    with pytest.raises(PermanentUpstreamError):
+        _upstream(ScriptedTransport(httpx.Response(404)), retry, service="tmdb").call("GET", f"{BASE}/x", _text)
+    assert metric_count("UpstreamFailures_tmdb") == 1
+
+
+def test_metrics_outside_a_handler_never_raise(monkeypatch):
+    # Without a namespace, Powertools raises when its 100-value buffer flushes.
+    monkeypatch.setattr(metrics.provider, "namespace", None)
+    for _ in range(250):
+        record_metric("UpstreamCalls_svc", 1, MetricUnit.Count)
+    assert metric_count("UpstreamCalls_svc") < 100
