@@ -131,7 +131,8 @@ def parse_title(raw: str, series: Collection[str] = frozenset()) -> ParsedTitle:
     parts = split_title(raw)
     show = parts[0]
     if not any(ch.isalnum() for ch in show):
-        raise TitleError(f"title {clean_whitespace(raw)[:80]!r} has no show name")
+        text = clean_whitespace(raw)
+        raise TitleError(f"title {text[:80]!r} has no show name" if text else "empty title")
     if tuple(parts[:2]) == _PLACEHOLDER:
         raise TitleError(f"title {clean_whitespace(raw)[:80]!r} is Netflix's unfilled template row")
 
