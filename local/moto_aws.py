@@ -1,0 +1,98 @@
+"""moto in server mode on a loopback port: the local runner's "AWS".
+
+Every process (the runner, the worker processes running the handlers) reaches it
+over HTTP through the standard AWS_ENDPOINT_URL variable, as it would reach AWS.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+# Short timeouts and a few standard retries: the server is on loopback, so a slow
+# answer means an overloaded machine, not a far-away region.
+_CLIENT_CONFIG = Config(
+    retries={"max_attempts": 4, "mode": "standard"},
+    connect_timeout=5,
+    read_timeout=60,
+    max_pool_connections=32,
+)
+
+
+@dataclass
+class MotoAws:
+    """A running moto server and a factory of boto3 clients pointed at it."""
+
+    server: ThreadedMotoServer
+    url: str
+    region: str = REGION
+    _session: boto3.Session = field(init=False, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._session = boto3.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.region,
+        )
+
+    @property
+    def account_id(self) -> str:
+        return ACCOUNT_ID
+
+    def client(self, service: str) -> Any:
+        """One shared client per service (boto3 clients are thread-safe; sessions are not)."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service, endpoint_url=self.url, config=_CLIENT_CONFIG
+                )
+            return self._clients[service]
+
+    def worker_env(self) -> dict[str, str]:
+        """Environment that points a process's boto3 at this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            **FAKE_CREDENTIALS,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
+    def detach_builtin_pollers(self) -> None:
+        """Stop moto from running event source mappings itself.
+
+        moto invokes a mapped function on every SendMessage / table write (through
+        Docker, absent here), receiving the messages on the way, which would bump
+        receive counts and race our engine. The mappings stay listed; only moto's
+        in-process hooks are cleared. The server runs in this process, so its
+        backends are reachable directly."""
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.sqs.models import sqs_backends
+
+        for queue in sqs_backends[ACCOUNT_ID][self.region].queues.values():
+            queue.lambda_event_source_mappings.clear()
+        for table in dynamodb_backends[ACCOUNT_ID][self.region].tables.values():
+            table.lambda_event_source_mappings.clear()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_moto(host: str = "127.0.0.1", port: int = 0) -> MotoAws:
+    """Start moto on a free loopback port (port 0 lets the OS pick)."""
+    # The server logs every request through werkzeug; keep the terminal for us.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    return MotoAws(server=server, url=f"http://{bound_host}:{bound_port}")
