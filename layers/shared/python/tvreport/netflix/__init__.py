@@ -1,0 +1,9 @@
+"""Netflix viewing-history parsing.
+
+- `titles`: `parse_title` ("Show: Season 1: Episode" -> show/season/episode) and
+  `series_names` (history-level evidence for two-part titles);
+- `dates`: `detect_date_format` for a whole date column, `parse_date`;
+- `csv_reader`: `read_netflix_csv` / `read_netflix_csv_bytes` for the
+  `NetflixViewingHistory.csv` export;
+- `inspect`: `summarize_netflix_csv`, the summary behind `python -m local inspect netflix-csv`.
+"""
