@@ -3,6 +3,7 @@ count calls, a sleep that records waits, metric readers."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,41 @@ class ScriptedTransport(httpx.MockTransport):
 def metric_count(name: str) -> float:
     """Sum of the values recorded for a metric since the test started."""
     return sum((metrics.metric_set.get(name) or {}).get("Value", []))
+
+
+# ---- Gandalf -------------------------------------------------------------------
+
+GANDALF_ENDPOINT = "https://sauron.test/public/gql"
+GANDALF_PRIVATE_KEY_HEX = "0x" + "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+GANDALF_README = "gandalf/gandalf-sdk-python_README_13dcbe58.md"
+
+
+def readme_sample_response() -> dict:
+    """The getActivity response the SDK README prints, rebuilt as the JSON wire shape."""
+    text = real_text(GANDALF_README)
+    sample = text[text.index("eye.get_activity(") : text.index("asyncio.run(main())")]
+    identifiers = re.findall(r"value='([^']+)',\s*identifier_type=<IdentifierType\.(\w+)", sample)
+    return {
+        "data": {
+            "getActivity": {
+                "data": [
+                    {
+                        "id": re.search(r"id='([^']+)'", sample).group(1),
+                        "metadata": {
+                            "__typename": re.search(r"typename__='(NetflixActivityMetadata)'", sample).group(1),
+                            "title": re.search(r'title="([^"]+)"', sample).group(1),
+                            "date": re.search(r"last_played_at='([^']+)'", sample).group(1),
+                            "subject": [{"value": v, "identifierType": t} for v, t in identifiers],
+                        },
+                    }
+                ],
+                "limit": int(re.search(r"limit=(\d+)", sample).group(1)),
+                "total": int(re.search(r"total=(\d+)", sample).group(1)),
+                "page": int(re.search(r"page=(\d+)\s+typename__='ActivityResponse'", sample).group(1)),
+            }
+        }
+    }
+
+
+def graphql_error(code: str, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json={"data": None, "errors": [{"message": code, "extensions": {"code": code}}]})

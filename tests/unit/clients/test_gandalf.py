@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 
@@ -10,7 +9,13 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.unit.clients.support import ScriptedTransport, real_text
+from tests.unit.clients.support import (
+    GANDALF_ENDPOINT as ENDPOINT,
+    GANDALF_PRIVATE_KEY_HEX as PRIVATE_KEY_HEX,
+    ScriptedTransport,
+    graphql_error,
+    readme_sample_response,
+)
 from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError
 from tvreport.clients.gandalf import (
     SIGNATURE_HEADER,
@@ -23,42 +28,6 @@ from tvreport.clients.gandalf import (
     sign_body,
     verify_signature,
 )
-
-ENDPOINT = "https://sauron.test/public/gql"
-PRIVATE_KEY_HEX = "0x" + "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
-README = "gandalf/gandalf-sdk-python_README_13dcbe58.md"
-
-
-def readme_sample_response() -> dict:
-    """The getActivity response the SDK README prints, rebuilt as the JSON wire shape."""
-    text = real_text(README)
-    sample = text[text.index("eye.get_activity(") : text.index("asyncio.run(main())")]
-    identifiers = re.findall(r"value='([^']+)',\s*identifier_type=<IdentifierType\.(\w+)", sample)
-    return {
-        "data": {
-            "getActivity": {
-                "data": [
-                    {
-                        "id": re.search(r"id='([^']+)'", sample).group(1),
-                        "metadata": {
-                            "__typename": re.search(r"typename__='(NetflixActivityMetadata)'", sample).group(1),
-                            "title": re.search(r'title="([^"]+)"', sample).group(1),
-                            "date": re.search(r"last_played_at='([^']+)'", sample).group(1),
-                            "subject": [{"value": v, "identifierType": t} for v, t in identifiers],
-                        },
-                    }
-                ],
-                "limit": int(re.search(r"limit=(\d+)", sample).group(1)),
-                "total": int(re.search(r"total=(\d+)", sample).group(1)),
-                "page": int(re.search(r"page=(\d+)\s+typename__='ActivityResponse'", sample).group(1)),
-            }
-        }
-    }
-
-
-def graphql_error(code: str, status: int = 200) -> httpx.Response:
-    return httpx.Response(status, json={"data": None, "errors": [{"message": code, "extensions": {"code": code}}]})
-
 
 def client_with(transport: httpx.MockTransport, retry=None, max_concurrency: int = 4) -> GandalfClient:
     return GandalfClient(
