@@ -116,7 +116,7 @@ class TvPersonalityAI:
         candidates = bff_candidates(characters)
         if self._client is None or not candidates:
             return rule_bff(show_title, characters, top_genres)
-        actor_by_character = {m.character.strip(): m.name for m in candidates}
+        actor_by_character = {m.character: m.name for m in candidates}
         names = list(actor_by_character)
         prompt = {
             "task": "Pick the character from the user's most-watched show who would be their TV best friend.",

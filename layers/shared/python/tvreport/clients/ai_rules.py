@@ -5,7 +5,7 @@ model's answer is unusable. Pure functions: the same inputs give the same output
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -118,15 +118,26 @@ def _stable_index(seed: str, size: int) -> int:
 
 
 def bff_candidates(characters: Sequence[CastMember]) -> list[CastMember]:
-    """Cast members with a character name, one per name, in the given order."""
+    """Cast members with a character name, one per name, in the given order (names
+    trimmed). When TMDB names no character at all, the actors stand in for them."""
+    named = _unique_by_character(
+        CastMember(name=m.name, character=(m.character or "").strip(), episodes=m.episodes) for m in characters
+    )
+    if named:
+        return named
+    return _unique_by_character(
+        CastMember(name=m.name, character=(m.name or "").strip(), episodes=m.episodes) for m in characters
+    )
+
+
+def _unique_by_character(members: Iterable[CastMember]) -> list[CastMember]:
     seen: set[str] = set()
-    named = []
-    for member in characters:
-        name = (member.character or "").strip()
-        if name and name not in seen:
-            seen.add(name)
-            named.append(member)
-    return named
+    unique = []
+    for member in members:
+        if member.character and member.character not in seen:
+            seen.add(member.character)
+            unique.append(member)
+    return unique
 
 
 def rule_bff(show_title: str, characters: Sequence[CastMember], top_genres: Sequence[tuple[str, float]]) -> BffPick:
@@ -139,8 +150,8 @@ def rule_bff(show_title: str, characters: Sequence[CastMember], top_genres: Sequ
     template = _BFF_TEMPLATES[_stable_index(f"{show_title}|{best.character}", len(_BFF_TEMPLATES))]
     if "{episodes}" in template and best.episodes <= 0:
         template = _BFF_TEMPLATES[1]
-    quip = template.format(episodes=best.episodes, character=best.character.strip(), show=show_title, genre=genre)
-    return BffPick(character=best.character.strip(), actor=best.name, quip=clip_quip(quip), source="rules")
+    quip = template.format(episodes=best.episodes, character=best.character, show=show_title, genre=genre)
+    return BffPick(character=best.character, actor=best.name, quip=clip_quip(quip), source="rules")
 
 
 def rule_personality(top_genres: Sequence[tuple[str, float]]) -> str:
