@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from tvreport.netflix.titles import TitleError, parse_title
+from tvreport.netflix.titles import TitleError, parse_title, series_names
 from tvreport.repositories.viewing import play_key
 from tvreport.text import normalize_title
 
@@ -30,9 +30,11 @@ def group_plays(activities: list[tuple[str, date, str | None]]) -> tuple[dict[st
     titles that could not be parsed."""
     grouped: dict[str, ShowPlays] = {}
     rejected = 0
+    # The whole batch decides which unlabelled "Name: Episode" titles are series.
+    series = series_names(raw for raw, _, _ in activities)
     for raw_title, watched_on, imdb_id in activities:
         try:
-            parsed = parse_title(raw_title)
+            parsed = parse_title(raw_title, series)
         except TitleError:
             rejected += 1
             continue
