@@ -136,3 +136,19 @@ def test_tmdb_body_that_is_not_json_is_retried(retry):
     transport = ScriptedTransport(httpx.Response(200, text="<html>maintenance</html>"), CASES[1].good())
     assert CASES[1].is_good(run(CASES[1], transport, retry))
     assert transport.calls == 2
+
+
+def test_credentials_never_reach_the_logs(retry, capfd, caplog):
+    caplog.set_level("DEBUG")
+    data_key, api_key = "SECRET-DATA-KEY-123", "SECRETAPIKEY456"
+    gandalf = GandalfClient(
+        GANDALF_ENDPOINT, GANDALF_PRIVATE_KEY_HEX, http=httpx.Client(transport=ScriptedTransport(httpx.Response(500))), retry=retry
+    )
+    tmdb = TmdbClient("https://tmdb.test", api_key, http=httpx.Client(transport=ScriptedTransport(httpx.Response(500))), retry=retry)
+    with pytest.raises(RetryableUpstreamError):
+        gandalf.fetch_page(data_key, 1)
+    with pytest.raises(RetryableUpstreamError):
+        tmdb.search_tv("Lupin")
+    logged = "".join(capfd.readouterr()) + " ".join(str(vars(record)) for record in caplog.records)
+    assert "upstream call failed" in logged and "/3/search/tv" in logged  # the logs were captured
+    assert data_key not in logged and api_key not in logged and GANDALF_PRIVATE_KEY_HEX[2:] not in logged

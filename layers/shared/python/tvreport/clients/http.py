@@ -65,7 +65,7 @@ def make_http_client(
 ) -> httpx.Client:
     """A client for one service. Build it once (lazily) and reuse it across warm
     invocations so connections stay pooled."""
-    logger.debug("http client created", extra={"service": service, "timeout_s": timeout_s})
+    logger.debug("http client created", extra={"upstream": service, "timeout_s": timeout_s})
     return httpx.Client(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
@@ -181,7 +181,7 @@ class Upstream:
             logger.warning(
                 "upstream call failed",
                 extra={
-                    "service": self.service,
+                    "upstream": self.service,
                     "path": httpx.URL(url).path,
                     "status": exc.status,
                     "code": exc.code,
@@ -216,7 +216,7 @@ class Upstream:
         logger.info(
             "upstream retry",
             extra={
-                "service": self.service,
+                "upstream": self.service,
                 "attempt": state.attempt_number,
                 "wait_s": round(state.upcoming_sleep, 3),
                 "status": getattr(error, "status", None),
