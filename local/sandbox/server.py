@@ -1,0 +1,135 @@
+"""A loopback werkzeug server with per-endpoint request counters and fault injection.
+
+Each sandbox service subclasses SandboxServer, maps a request to an endpoint name
+and a handler, and says what an injected error looks like in its protocol."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from tvreport.observability import logger
+
+from local.sandbox.faults import FaultInjector, FaultKind, Faults
+
+Handler = Callable[..., Response]
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Keeps werkzeug's per-request access lines out of test and runner output."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class SandboxServer:
+    """Base of the sandbox services. Subclasses set `service` and `url_map` (werkzeug
+    rules whose endpoint is the name of a method taking (request, **arguments))."""
+
+    service = "sandbox"
+    url_map: Map = Map()
+
+    def __init__(self, faults: Faults | None = None) -> None:
+        self.faults = faults or Faults()
+        self._injector = FaultInjector(self.faults)
+        self._counter_lock = threading.Lock()
+        self.requests: Counter[str] = Counter()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"{self.service} sandbox is not started")
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._server = make_server("127.0.0.1", 0, self._wsgi_app, threaded=True, request_handler=_QuietRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{self.service}", daemon=True)
+        self._thread.start()
+        logger.info("sandbox service started", service=self.service, url=self.url)
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- counters --------------------------------------------------------------
+    def stats(self) -> dict[str, dict[str, int]]:
+        with self._counter_lock:
+            return {"requests": dict(self.requests), "faults": dict(self._injector.injected)}
+
+    # -- protocol hooks ----------------------------------------------------------
+    def error_response(self, status: int) -> Response:
+        """The service's answer when an error is injected."""
+        return Response(f"{status} sandbox injected error", status=status, mimetype="text/plain")
+
+    def rate_limited_response(self) -> Response:
+        return Response(
+            "429 Too Many Requests",
+            status=429,
+            mimetype="text/plain",
+            headers={"Retry-After": str(self.faults.retry_after_s)},
+        )
+
+    def not_found_response(self, request: Request) -> Response:
+        return Response("404 Not Found", status=404, mimetype="text/plain")
+
+    # -- dispatch -------------------------------------------------------------
+    def _wsgi_app(self, environ: dict, start_response: Callable) -> object:
+        request = Request(environ)
+        return self._dispatch(request)(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, arguments = adapter.match()
+        except NotFound:
+            self._count("not_found")
+            return self.not_found_response(request)
+        except HTTPException as exc:  # e.g. 405 for a GET on a POST-only endpoint
+            self._count("rejected")
+            return exc.get_response(request.environ)  # type: ignore[return-value]
+        self._count(endpoint)
+
+        if self.faults.latency_ms:
+            time.sleep(self.faults.latency_ms / 1000)
+        fault = self._injector.decide()
+        if fault is FaultKind.RATE_LIMITED:
+            return self.rate_limited_response()
+        if fault is FaultKind.ERROR:
+            return self.error_response(self._injector.error_status())
+        if fault is FaultKind.TIMEOUT:
+            # Answer, but only after a client with a shorter timeout gave up.
+            time.sleep(self.faults.timeout_sleep_s)
+        handler: Handler = getattr(self, endpoint)
+        return handler(request, **arguments)
+
+    def _count(self, endpoint: str) -> None:
+        with self._counter_lock:
+            self.requests[endpoint] += 1
