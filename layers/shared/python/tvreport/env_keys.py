@@ -40,3 +40,7 @@ OPENAI_API_KEY = "OPENAI_API_KEY"
 
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+
+# Optional JSON {"tmdb": 40, "rottentomatoes": 5}: per-process request rates that
+# replace the clients' defaults (a sandbox may be crawled faster than the real site).
+UPSTREAM_RATE_LIMITS = "UPSTREAM_RATE_LIMITS"

@@ -4,6 +4,8 @@ on transient failures only, a per-service rate limit, and call/retry metrics."""
 from __future__ import annotations
 
 import functools
+import json
+import os
 import logging
 import time
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from pyrate_limiter import Duration, Limiter, Rate
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError, UpstreamError
+from tvreport import env_keys
 from tvreport.observability import logger, metrics
 
 T = TypeVar("T")
@@ -83,7 +86,8 @@ def shared_http_client(service: str, base_url: str, timeout_s: float) -> httpx.C
 
 
 def build_rate_limiter(service: str) -> Limiter | None:
-    per_second = RATE_LIMITS_PER_SECOND.get(service)
+    overrides = json.loads(os.environ.get(env_keys.UPSTREAM_RATE_LIMITS) or "{}")
+    per_second = overrides.get(service, RATE_LIMITS_PER_SECOND.get(service))
     return Limiter(Rate(per_second, Duration.SECOND)) if per_second else None
 
 
