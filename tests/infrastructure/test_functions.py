@@ -1,0 +1,148 @@
+"""Every function: runtime, layers, tracing, logs, size and environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.config import PipelineConfig
+from tests.infrastructure.template_queries import TemplateQueries, referenced_ids
+from tests.infrastructure.test_data_stores import tables_by_role
+from tests.infrastructure.test_iam import FUNCTIONS
+from tvreport import env_keys
+
+COMMON_KEYS = {
+    env_keys.SESSIONS_TABLE,
+    env_keys.VIEWING_TABLE,
+    env_keys.SHOW_CACHE_TABLE,
+    env_keys.PROGRESS_THRESHOLD,
+    env_keys.CHUNK_SIZE,
+    env_keys.SESSION_TTL_DAYS,
+    env_keys.STALL_TIMEOUT_SECONDS,
+    env_keys.SHOW_CACHE_MAX_AGE_DAYS,
+    env_keys.POWERTOOLS_SERVICE_NAME,
+    env_keys.POWERTOOLS_METRICS_NAMESPACE,
+}
+
+# The keys each function gets beyond the common ones (the brief's wiring table).
+EXTRA_KEYS = {
+    "api": {env_keys.QUERY_ACTIVITIES_QUEUE_URL, env_keys.UPLOADS_BUCKET},
+    "query_activities": {
+        env_keys.QUERY_ACTIVITIES_QUEUE_URL,
+        env_keys.QUERY_SHOW_DATA_QUEUE_URL,
+        env_keys.UPLOADS_BUCKET,
+        env_keys.GANDALF_URL,
+        env_keys.GANDALF_PRIVATE_KEY_SECRET,
+    },
+    "query_show_data": {env_keys.CRAWL_RT_QUEUE_URL, env_keys.TMDB_URL, env_keys.TMDB_API_KEY_SECRET},
+    "crawl_rotten_tomatoes": {env_keys.ROTTEN_TOMATOES_URL},
+    "tv_bff": {env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
+    "star_sign_picker": {env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
+    "progress_tracker": {env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL},
+    "dead_letters": {env_keys.DEAD_LETTER_SOURCES},
+    "watchdog": {env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL},
+}
+
+# Names of resources reach functions as tokens of the resource, never literals.
+RESOURCE_KEYS = {
+    env_keys.SESSIONS_TABLE: "AWS::DynamoDB::Table",
+    env_keys.VIEWING_TABLE: "AWS::DynamoDB::Table",
+    env_keys.SHOW_CACHE_TABLE: "AWS::DynamoDB::Table",
+    env_keys.UPLOADS_BUCKET: "AWS::S3::Bucket",
+    env_keys.QUERY_ACTIVITIES_QUEUE_URL: "AWS::SQS::Queue",
+    env_keys.QUERY_SHOW_DATA_QUEUE_URL: "AWS::SQS::Queue",
+    env_keys.CRAWL_RT_QUEUE_URL: "AWS::SQS::Queue",
+    env_keys.TV_BFF_QUEUE_URL: "AWS::SQS::Queue",
+    env_keys.STAR_SIGN_QUEUE_URL: "AWS::SQS::Queue",
+    env_keys.GANDALF_PRIVATE_KEY_SECRET: "AWS::SecretsManager::Secret",
+    env_keys.TMDB_API_KEY_SECRET: "AWS::SecretsManager::Secret",
+    env_keys.OPENAI_API_KEY_SECRET: "AWS::SecretsManager::Secret",
+}
+
+
+@pytest.mark.parametrize("directory", FUNCTIONS)
+def test_function_runs_the_thin_handler_on_python_312_with_tracing(queries: TemplateQueries, directory: str) -> None:
+    function = queries.function(directory)
+    assert function["Runtime"] == "python3.12"
+    assert function["Handler"] == "handler.handler"
+    assert function["Architectures"] == ["x86_64"]
+    assert function["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize("directory", FUNCTIONS)
+def test_function_has_the_dependency_and_shared_layers(queries: TemplateQueries, directory: str) -> None:
+    layers = [next(referenced_ids(layer)) for layer in queries.function(directory)["Layers"]]
+    layer_ids = queries.of_type("AWS::Lambda::LayerVersion")
+    assert sorted(layers) == sorted(layer_ids)
+    for layer in layer_ids.values():
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+        assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
+
+
+@pytest.mark.parametrize("directory", FUNCTIONS)
+def test_function_logs_to_its_own_group_with_retention(queries: TemplateQueries, directory: str) -> None:
+    [log_group] = referenced_ids(queries.function(directory)["LoggingConfig"]["LogGroup"])
+    assert queries.resources[log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert queries.props(log_group)["RetentionInDays"] == 30
+
+
+def test_no_two_functions_share_a_log_group(queries: TemplateQueries) -> None:
+    groups = [queries.function(d)["LoggingConfig"]["LogGroup"]["Ref"] for d in FUNCTIONS]
+    assert len(set(groups)) == len(FUNCTIONS)
+
+
+@pytest.mark.parametrize("directory", ["api", "progress_tracker", "dead_letters", "watchdog"])
+def test_standalone_function_size_follows_the_config(
+    queries: TemplateQueries, config: PipelineConfig, directory: str
+) -> None:
+    function = queries.function(directory)
+    spec = config.functions[directory]
+    assert (function["Timeout"], function["MemorySize"]) == (spec.timeout_seconds, spec.memory_mb)
+
+
+def test_api_answers_well_within_api_gateways_29_second_limit(queries: TemplateQueries) -> None:
+    assert queries.function("api")["Timeout"] <= 15
+
+
+@pytest.mark.parametrize("directory", FUNCTIONS)
+def test_function_gets_exactly_the_environment_it_needs(queries: TemplateQueries, directory: str) -> None:
+    assert set(queries.environment(directory)) == COMMON_KEYS | EXTRA_KEYS[directory]
+
+
+@pytest.mark.parametrize("directory", FUNCTIONS)
+def test_environment_values_match_the_config(queries: TemplateQueries, config: PipelineConfig, directory: str) -> None:
+    env = queries.environment(directory)
+    assert env[env_keys.POWERTOOLS_SERVICE_NAME] == directory
+    assert env[env_keys.POWERTOOLS_METRICS_NAMESPACE] == "TvReport"
+    assert env[env_keys.PROGRESS_THRESHOLD] == str(config.threshold_percent)
+    assert env[env_keys.CHUNK_SIZE] == str(config.chunk_size)
+    assert env[env_keys.SESSION_TTL_DAYS] == str(config.session_ttl_days)
+    assert env[env_keys.STALL_TIMEOUT_SECONDS] == str(config.stall_timeout_seconds)
+    assert env[env_keys.SHOW_CACHE_MAX_AGE_DAYS] == str(config.show_cache_max_age_days)
+    expected_urls = {
+        env_keys.GANDALF_URL: config.gandalf_url,
+        env_keys.TMDB_URL: config.tmdb_url,
+        env_keys.ROTTEN_TOMATOES_URL: config.rotten_tomatoes_url,
+        env_keys.OPENAI_MODEL: config.openai_model,
+        env_keys.OPENAI_BASE_URL: config.openai_base_url,
+    }
+    for key, value in expected_urls.items():
+        if key in env:
+            assert env[key] == value
+
+
+@pytest.mark.parametrize("directory", FUNCTIONS)
+def test_resource_names_are_tokens_of_the_resources(queries: TemplateQueries, directory: str) -> None:
+    for key, value in queries.environment(directory).items():
+        if key not in RESOURCE_KEYS:
+            continue
+        assert not isinstance(value, str), f"{directory}.{key} is a literal name"
+        types = {queries.resources[rid]["Type"] for rid in referenced_ids(value)}
+        assert types == {RESOURCE_KEYS[key]}, f"{directory}.{key}"
+
+
+def test_the_table_keys_point_at_the_matching_tables(queries: TemplateQueries) -> None:
+    tables = {role: lid for role, (lid, _) in tables_by_role(queries).items()}
+    env = queries.environment("watchdog")
+    assert env[env_keys.SESSIONS_TABLE] == {"Ref": tables["sessions"]}
+    assert env[env_keys.VIEWING_TABLE] == {"Ref": tables["viewing"]}
+    assert env[env_keys.SHOW_CACHE_TABLE] == {"Ref": tables["show_cache"]}
