@@ -21,6 +21,7 @@ from tvreport.observability import logger
 from local.sandbox.faults import FaultInjector, FaultKind, Faults
 
 Handler = Callable[..., Response]
+SHUTDOWN_POLL_S = 0.05  # how often serve_forever checks for stop(); werkzeug's 0.5 s slows teardown
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -56,7 +57,12 @@ class SandboxServer:
         if self._server is not None:
             return self
         self._server = make_server("127.0.0.1", 0, self._wsgi_app, threaded=True, request_handler=_QuietRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{self.service}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_S},
+            name=f"sandbox-{self.service}",
+            daemon=True,
+        )
         self._thread.start()
         logger.info("sandbox service started", service=self.service, url=self.url)
         return self
