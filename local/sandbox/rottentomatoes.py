@@ -176,7 +176,11 @@ class RottenTomatoesSandbox(SandboxServer):
     def search(self, request: Request) -> Response:
         raw_query = request.args.get("search", "")
         query = normalize_title(raw_query)
-        shows = [show for show in self._rated if query and query in normalize_title(show.title)]
+        shows = [
+            show
+            for show in self._rated
+            if query and any(query in normalize_title(name) for name in filter(None, (show.title, show.original_title)))
+        ]
         shows.sort(key=lambda show: show.popularity, reverse=True)
         movies = [movie for movie in self.catalogue.movies if query and query in normalize_title(movie.title)]
         groups = []
