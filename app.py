@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
 """CDK app: one `TvReportPipeline` stack. Does nothing on the network at synth.
 
-`npx aws-cdk@2.1148.1 synth` builds it; `cdk bootstrap` once per account/region,
-then `cdk deploy`. Options come from CDK context (cdk.json or `-c key=value`), see
-stacks/config.py.
+With the virtualenv active (cdk.json runs `python3 app.py`):
+
+    npx aws-cdk@2.1148.1 synth                          # builds the dependency layer (pip, no Docker)
+    npx aws-cdk@2.1148.1 synth -c skip_bundling=true    # template only, no pip
+    npx aws-cdk@2.1148.1 bootstrap                      # once per account/region
+    npx aws-cdk@2.1148.1 deploy                         # then set the secrets (see outputs)
+
+Options come from CDK context (cdk.json or `-c key=value`), see stacks/config.py;
+`-c create_secrets=false` references existing secrets (the local runner's variant).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from stacks.config import PipelineConfig  # noqa: E402
 from stacks.pipeline_stack import PipelineStack  # noqa: E402
 
 STACK_NAME = "TvReportPipeline"
+BUNDLING_STACKS = "aws:cdk:bundling-stacks"  # cx_api.BUNDLING_STACKS
+SKIP_BUNDLING = "skip_bundling"
 
 
 def deployment_environment() -> cdk.Environment | None:
@@ -48,9 +56,19 @@ def project_context(**overrides: Any) -> dict[str, Any]:
     return {**cdk_json.get("context", {}), **overrides}
 
 
+def make_app(context: Mapping[str, Any] | None = None) -> cdk.App:
+    """An empty app. `context=None` reads the CLI's context (cdk.json and -c)."""
+    app = cdk.App() if context is None else cdk.App(context=dict(context))
+    # The CLI refuses `-c aws:cdk:bundling-stacks=[]` (reserved prefix), so
+    # `cdk synth -c skip_bundling=true` is the way to synthesize without pip.
+    if str(app.node.try_get_context(SKIP_BUNDLING)).lower() == "true":
+        app.node.set_context(BUNDLING_STACKS, [])
+    return app
+
+
 def build_app(context: Mapping[str, Any] | None = None) -> tuple[cdk.App, PipelineStack]:
     """The app and its stack. `context=None` reads the CLI's context."""
-    app = cdk.App() if context is None else cdk.App(context=dict(context))
+    app = make_app(context)
     config = PipelineConfig.from_context(app.node)
     stack = PipelineStack(app, STACK_NAME, config=config, env=deployment_environment())
     cdk.Tags.of(stack).add("project", "tv-report")

@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from app import build_app, project_context
+from app import build_app, make_app, project_context
 from stacks.config import DEFAULT_QUEUE_STAGES, ConfigError, PipelineConfig
 
 
@@ -108,3 +108,10 @@ def test_function_sizes_can_be_tuned_and_are_validated() -> None:
 def test_the_app_refuses_to_synthesize_with_a_bad_threshold() -> None:
     with pytest.raises(ConfigError, match="threshold_percent must be between 1 and 100"):
         build_app(project_context(threshold_percent=101, **{"aws:cdk:bundling-stacks": []}))
+
+
+@pytest.mark.parametrize(("flag", "bundles"), [("true", False), ("True", False), ("false", True), (None, True)])
+def test_skip_bundling_switch_turns_bundling_off_for_every_stack(flag: str | None, bundles: bool) -> None:
+    context = {} if flag is None else {"skip_bundling": flag}
+    app = make_app(context)
+    assert (app.node.try_get_context("aws:cdk:bundling-stacks") != []) is bundles
