@@ -51,14 +51,29 @@ class QueueStageSpec:
 # dead_letters only do conditional DynamoDB writes (60 s / 256 MB).
 DEFAULT_QUEUE_STAGES: tuple[QueueStageSpec, ...] = (
     # Gandalf is one upstream per session: few concurrent sessions at once.
-    QueueStageSpec("query_activities", "query_activities", 300, 1024, 1, 3, 5),
+    QueueStageSpec(
+        "query_activities", "query_activities",
+        timeout_seconds=300, memory_mb=1024, batch_size=1, max_receive_count=3, max_concurrency=5,
+    ),
     # TMDB allows about 50 requests/s per key: 10 chunks in flight stay below it.
-    QueueStageSpec("query_show_data", "query_show_data", 300, 512, 1, 3, 10),
-    # Rotten Tomatoes is crawled politely: few concurrent crawlers; pages are
-    # flaky, so one more receive before the DLQ.
-    QueueStageSpec("crawl_rotten_tomatoes", "crawl_rotten_tomatoes", 300, 512, 1, 4, 5),
-    QueueStageSpec("tv_bff", "tv_bff", 120, 512, 1, 3, 5),
-    QueueStageSpec("star_sign_picker", "star_sign", 120, 512, 1, 3, 5),
+    QueueStageSpec(
+        "query_show_data", "query_show_data",
+        timeout_seconds=300, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=10,
+    ),
+    # Rotten Tomatoes is crawled politely (few crawlers); its pages are flaky,
+    # so one more receive before the DLQ.
+    QueueStageSpec(
+        "crawl_rotten_tomatoes", "crawl_rotten_tomatoes",
+        timeout_seconds=300, memory_mb=512, batch_size=1, max_receive_count=4, max_concurrency=5,
+    ),
+    QueueStageSpec(
+        "tv_bff", "tv_bff",
+        timeout_seconds=120, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=5,
+    ),
+    QueueStageSpec(
+        "star_sign_picker", "star_sign",
+        timeout_seconds=120, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=5,
+    ),
 )
 
 DEFAULT_FUNCTIONS: dict[str, FunctionSpec] = {

@@ -51,6 +51,7 @@ class PipelineStack(Stack):
                 layers=self.layers,
                 environment=self.common_env,
                 log_retention=self.log_retention,
+                dead_letter_consumer_timeout=Duration.seconds(config.functions["dead_letters"].timeout_seconds),
             )
             for spec in config.queue_stages
         }

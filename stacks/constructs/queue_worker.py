@@ -36,13 +36,19 @@ class QueueWorker(Construct):
         layers: Sequence[lambda_.ILayerVersion],
         environment: Mapping[str, str],
         log_retention: logs.RetentionDays,
+        dead_letter_consumer_timeout: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
+        # The DLQ is itself consumed (by dead_letters), so it follows the same
+        # 6x rule for that consumer's timeout.
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
             retention_period=DEAD_LETTER_RETENTION,
+            visibility_timeout=Duration.seconds(
+                dead_letter_consumer_timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR
+            ),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
         )

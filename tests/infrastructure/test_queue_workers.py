@@ -113,3 +113,18 @@ def test_dead_letter_sources_maps_each_dlq_arn_to_its_stage_name(queries: Templa
         f"<{queries.dead_letter_queue_of(queries.queue_feeding(d))}.Arn>": stage for d, stage in QUEUE_WORKERS.items()
     }
     assert sources == expected
+
+
+def test_every_consumed_queue_outlasts_six_times_its_consumers_timeout(queries: TemplateQueries) -> None:
+    """Also the DLQs, which dead_letters consumes (found by cfn-lint E3505)."""
+    timeouts = {lid: f["Properties"]["Timeout"] for lid, f in queries.of_type("AWS::Lambda::Function").items()}
+    checked = 0
+    for mapping in queries.of_type("AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        [source] = referenced_ids(props["EventSourceArn"])
+        if queries.resources[source]["Type"] != "AWS::SQS::Queue":
+            continue
+        [function] = referenced_ids(props["FunctionName"])
+        assert queries.props(source)["VisibilityTimeout"] >= 6 * timeouts[function], source
+        checked += 1
+    assert checked == 2 * len(QUEUE_WORKERS)
