@@ -1,0 +1,196 @@
+"""The local runner's command line.
+
+    python -m local run [--viewer light|typical|heavy] [--netflix-csv FILE] [--threshold 97]
+                        [--latency-ms N] [--error-rate F] [--timeout-rate F]
+                        [--duplicate-deliveries] [--json] [--timeout-s 600]
+    python -m local serve [same options]
+    python -m local inspect rottentomatoes FILE.html
+    python -m local inspect netflix-csv FILE.csv
+
+Exit codes: 0 COMPLETED, 1 FAILED, 2 timeout or usage error.
+Imports stay light at module level: worker processes (spawn) re-import the main
+module, and must not pay for the runner's dependencies.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_LAYER = PROJECT_ROOT / "layers" / "shared" / "python"
+EXIT_COMPLETED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _ensure_import_paths() -> None:
+    """No install step: the project root (stacks/, app.py, local/) and the shared
+    layer (tvreport) are importable as they are in the tests."""
+    for path in (str(SHARED_LAYER), str(PROJECT_ROOT)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run one session end to end and print its report")
+    _add_system_options(run)
+    run.add_argument("--json", action="store_true", help="print only the final session document as JSON")
+    run.add_argument("--timeout-s", type=float, default=600, help="give up after this long (exit 2)")
+
+    serve = commands.add_parser("serve", help="keep the API and workers up until Ctrl-C")
+    _add_system_options(serve)
+
+    inspect = commands.add_parser("inspect", help="show what a parser reads from a file, as JSON")
+    inspect.add_argument("kind", choices=["rottentomatoes", "netflix-csv"])
+    inspect.add_argument("file", type=Path)
+    return parser
+
+
+def _add_system_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--viewer", choices=["light", "typical", "heavy"], default="typical")
+    parser.add_argument("--netflix-csv", type=Path, help="a NetflixViewingHistory.csv export to run instead")
+    parser.add_argument("--threshold", type=int, default=None, help="stage readiness threshold, percent (stack default 97)")
+    parser.add_argument("--chunk-size", type=int, default=None, help="shows per chunk (stack default 50)")
+    parser.add_argument("--latency-ms", type=int, default=0, help="added to every sandbox request")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="share of sandbox requests answered 5xx")
+    parser.add_argument("--timeout-rate", type=float, default=0.0, help="share of sandbox requests that hang")
+    parser.add_argument("--duplicate-deliveries", action="store_true", help="deliver every batch twice")
+    parser.add_argument("--concurrency", type=int, default=2, help="pollers per queue at most")
+    parser.add_argument("--run-dir", type=Path, help="keep cdk.out and logs here (default: a temporary dir)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    _ensure_import_paths()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exit_.code or 0)
+    _quiet_in_process_services()
+    if args.command == "inspect":
+        return _inspect(args)
+    if args.netflix_csv is not None and not args.netflix_csv.is_file():
+        print(f"no such file: {args.netflix_csv}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "run":
+        return _run(args)
+    return _serve(args)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from local.inspect_cmd import INSPECTORS
+
+    if not args.file.is_file():
+        print(f"no such file: {args.file}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        summary = INSPECTORS[args.kind](args.file)
+    except ValueError as error:  # CsvFormatError and parser errors say what is wrong
+        print(f"cannot read {args.file}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    return EXIT_COMPLETED
+
+
+def _system_options(args: argparse.Namespace) -> Any:
+    from local.system import ServiceFaults, SystemOptions
+
+    knobs = ServiceFaults(latency_ms=args.latency_ms, error_rate=args.error_rate, timeout_rate=args.timeout_rate)
+    faults = {} if knobs == ServiceFaults() else {s: knobs for s in ("gandalf", "tmdb", "rottentomatoes")}
+    return SystemOptions(
+        viewer=args.viewer,
+        netflix_csv=args.netflix_csv,
+        threshold=args.threshold,
+        chunk_size=args.chunk_size,
+        faults=faults,
+        duplicate_deliveries=args.duplicate_deliveries,
+        concurrency=args.concurrency,
+        run_dir=args.run_dir,
+    )
+
+
+def _quiet_in_process_services() -> None:
+    """tvreport and the sandbox servers log INFO through Powertools (to stdout);
+    stdout is for `--json` and `inspect` output, stderr for the progress bars.
+    Worker processes get their function's own environment, so handlers still log."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from local.progress_view import StageProgress, print_summary
+    from local.system import LocalSystem
+
+    stderr = Console(stderr=True)
+    started = time.monotonic()
+    try:
+        system = LocalSystem(_system_options(args)).start()
+    except Exception as error:  # synth, deploy or a service failed to start
+        stderr.print(f"[red]the local system did not start: {type(error).__name__}: {error}[/]")
+        return EXIT_USAGE
+    with system:
+        if not args.json:
+            stderr.print(f"[dim]local system up in {time.monotonic() - started:.1f} s; API {system.api_url}[/]")
+        session_id = system.start_session()
+        session_started = time.monotonic()
+        try:
+            with StageProgress(stderr) as progress:
+                session = system.wait_finished(session_id, timeout_s=args.timeout_s, on_progress=progress.update)
+        except TimeoutError as error:
+            stderr.print(f"[red]{error}[/]")
+            return EXIT_USAGE
+        report = system.get_report(session_id) if session.get("state") == "COMPLETED" else None
+        run = _run_section(system, started, session_started)
+    if args.json:
+        print(json.dumps({**session, "report": report, "run": run}, indent=2, default=str))
+    else:
+        print_summary(Console(), session, report, run)
+    return EXIT_COMPLETED if session.get("state") == "COMPLETED" else EXIT_FAILED
+
+
+def _run_section(system: Any, started: float, session_started: float) -> dict[str, Any]:
+    stats = system.stats()
+    return {
+        "wall_time_s": round(time.monotonic() - started, 2),
+        "session_time_s": round(time.monotonic() - session_started, 2),
+        "startup_s": stats["timings_s"],
+        "upstream_calls": {
+            service: sum(figures.get("requests", {}).values()) for service, figures in stats["sandbox"].items()
+        },
+        "upstream_faults": {
+            service: sum(figures.get("faults", {}).values()) for service, figures in stats["sandbox"].items()
+        },
+        "invocations": stats["engine_totals"],
+        "api_requests": stats["api_requests"],
+    }
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from local.system import LocalSystem
+
+    console = Console()
+    with LocalSystem(_system_options(args)) as system:
+        url = system.api_url
+        console.print(f"API: [bold]{url}[/]  (logs and cdk.out in {system.run_dir})")
+        console.print("Try:")
+        console.print(f"  curl -s -X POST {url}/sessions -H 'content-type: application/json' \\")
+        console.print("       --data-binary @<(jq -Rs '{netflixCsv: .}' NetflixViewingHistory.csv)")
+        console.print(f"  curl -s {url}/sessions/<sessionId>")
+        console.print(f"  curl -s {url}/sessions/<sessionId>/report")
+        console.print(f"  curl -s {url}/openapi.json")
+        console.print("Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            console.print("stopping")
+    return EXIT_COMPLETED
