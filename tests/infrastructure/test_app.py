@@ -12,6 +12,7 @@ from moto import mock_aws
 from moto.cloudformation.parsing import get_model_map
 
 from aws_cdk.assertions import Template
+from cfnlint.api import lint_all
 
 from app import STACK_NAME, build_app, project_context
 from stacks.layers import pip_install_command
@@ -130,3 +131,11 @@ def _stub_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("handler.py", "def handler(event, context):\n    return {}\n")
     return buffer.getvalue()
+
+
+def test_cfn_lint_finds_no_errors(queries: TemplateQueries) -> None:
+    """cfn-lint (installed with moto[cloudformation]) knows service limits the
+    CDK does not check at synth, e.g. a queue's visibility vs its consumer."""
+    matches = lint_all(json.dumps(queries.template))
+    errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")]
+    assert errors == []
