@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: demo test venv synth clean
 
@@ -22,7 +22,7 @@ test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 synth: venv
-	npx --yes aws-cdk@2.1148.1 synth
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --yes aws-cdk@2.1148.1 synth -c skip_bundling=true
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache

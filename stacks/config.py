@@ -98,7 +98,9 @@ class PipelineConfig:
     threshold_percent: int = 97
     chunk_size: int = 50
     session_ttl_days: int = 30
-    stall_timeout_seconds: int = 1800
+    # Longer than the stage queues' visibility timeout (6 x 300 s), so a chunk that
+    # failed once is retried before the watchdog may end its session.
+    stall_timeout_seconds: int = 3600
     watchdog_rate_minutes: int = 5
     show_cache_max_age_days: int = 30
     gandalf_url: str = "https://sauron.gandalf.network/public/gql"
@@ -106,6 +108,9 @@ class PipelineConfig:
     rotten_tomatoes_url: str = "https://www.rottentomatoes.com"
     openai_model: str = "gpt-4o-mini"
     openai_base_url: str = ""  # empty: the OpenAI SDK's default endpoint
+    # JSON {"tmdb": 40, "rottentomatoes": 5} replacing the clients' request rates
+    # (per process); empty keeps the defaults. A sandbox may be crawled faster.
+    upstream_rate_limits: str = ""
     api_rate_limit: int = 20  # steady requests per second, whole API
     api_burst_limit: int = 40
     log_retention: str = "ONE_MONTH"  # an aws_logs.RetentionDays name
@@ -141,6 +146,7 @@ class PipelineConfig:
         _check_range("chunk_size", self.chunk_size, 1, 500)
         _check_range("session_ttl_days", self.session_ttl_days, 1, 365)
         _check_range("stall_timeout_seconds", self.stall_timeout_seconds, 60, 86400)
+        _check_rate_limits(self.upstream_rate_limits)
         _check_range("watchdog_rate_minutes", self.watchdog_rate_minutes, 1, 1440)
         _check_range("show_cache_max_age_days", self.show_cache_max_age_days, 1, 3650)
         _check_range("api_rate_limit", self.api_rate_limit, 1, 10000)
@@ -195,6 +201,19 @@ def _check_stage(stage: QueueStageSpec) -> None:
     # SQS caps the visibility timeout at 12 h, and the queue needs 6x the timeout.
     if stage.timeout_seconds * 6 > 43200:
         raise ConfigError(f"{prefix}.timeout_seconds: 6 x timeout must fit SQS's 12 h visibility limit")
+
+
+def _check_rate_limits(raw: str) -> None:
+    if not raw:
+        return
+    try:
+        limits = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"upstream_rate_limits must be JSON: {error}") from error
+    if not isinstance(limits, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 or v is None for v in limits.values()
+    ):
+        raise ConfigError('upstream_rate_limits must map services to positive integers or null, e.g. {"tmdb": 40}')
 
 
 def _check_range(key: str, value: int, low: int, high: int) -> None:

@@ -189,6 +189,9 @@ class PipelineStack(Stack):
         )
         secrets["tmdb"].grant_read(fn["query_show_data"])
         fn["crawl_rotten_tomatoes"].add_environment(env_keys.ROTTEN_TOMATOES_URL, config.rotten_tomatoes_url)
+        if config.upstream_rate_limits:  # only when overridden; the clients' defaults otherwise
+            for directory in ("query_show_data", "crawl_rotten_tomatoes"):
+                fn[directory].add_environment(env_keys.UPSTREAM_RATE_LIMITS, config.upstream_rate_limits)
         for directory in ("tv_bff", "star_sign_picker"):
             _add_environment(
                 fn[directory],

@@ -1,12 +1,22 @@
-"""Shared fixtures: the real fixtures' folder and the synthesized template."""
+"""Shared fixtures: the real fixtures' folder and the app synthesized ONCE per test
+session (bundling skipped), for infrastructure and integration tests alike."""
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+# jsii prints a Node end-of-life banner on every start; this key (the Node major
+# versions to stay quiet about) silences it.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = (PROJECT_ROOT / ".." / "shared" / "fixtures" / "real").resolve()
+SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 
 
 @pytest.fixture(scope="session")
@@ -14,9 +24,32 @@ def real_fixtures() -> Path:
     return REAL_FIXTURES
 
 
-@pytest.fixture(scope="session")
-def cdk_template() -> dict:
-    """The app synthesized once per test session (bundling skipped)."""
-    from tests.support.template import synthesized_template
+@dataclass(frozen=True)
+class Synthesized:
+    app: object  # aws_cdk.App
+    stack: object  # stacks.pipeline_stack.PipelineStack
+    template: object  # aws_cdk.assertions.Template
+    queries: object  # tests.infrastructure.template_queries.TemplateQueries
+    assembly_dir: Path
+    seconds: float  # wall time of build + synth, this process
 
-    return synthesized_template()
+
+@pytest.fixture(scope="session")
+def synthesized() -> Iterator[Synthesized]:
+    from aws_cdk.assertions import Template
+
+    from app import build_app, project_context
+    from tests.infrastructure.template_queries import TemplateQueries
+
+    started = time.perf_counter()
+    app, stack = build_app(project_context(**SKIP_BUNDLING))
+    assembly = app.synth()
+    template = Template.from_stack(stack)
+    seconds = time.perf_counter() - started
+    yield Synthesized(app=app, stack=stack, template=template, queries=TemplateQueries(template.to_json()),
+                      assembly_dir=Path(assembly.directory), seconds=seconds)
+
+
+@pytest.fixture(scope="session")
+def cdk_template(synthesized: Synthesized) -> dict:
+    return synthesized.template.to_json()

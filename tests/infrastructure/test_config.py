@@ -18,7 +18,7 @@ def config_from(context: dict[str, Any]) -> PipelineConfig:
 def test_defaults_match_the_design() -> None:
     config = config_from({})
     assert (config.threshold_percent, config.chunk_size, config.session_ttl_days) == (97, 50, 30)
-    assert (config.stall_timeout_seconds, config.watchdog_rate_minutes, config.show_cache_max_age_days) == (1800, 5, 30)
+    assert (config.stall_timeout_seconds, config.watchdog_rate_minutes, config.show_cache_max_age_days) == (3600, 5, 30)
     assert config.gandalf_url == "https://sauron.gandalf.network/public/gql"
     assert config.tmdb_url == "https://api.themoviedb.org"
     assert config.rotten_tomatoes_url == "https://www.rottentomatoes.com"
@@ -115,3 +115,13 @@ def test_skip_bundling_switch_turns_bundling_off_for_every_stack(flag: str | Non
     context = {} if flag is None else {"skip_bundling": flag}
     app = make_app(context)
     assert (app.node.try_get_context("aws:cdk:bundling-stacks") != []) is bundles
+
+
+@pytest.mark.parametrize("raw", ["not json", "[1]", '{"tmdb": 0}', '{"tmdb": "fast"}', '{"tmdb": true}'])
+def test_bad_rate_limit_overrides_are_rejected(raw):
+    with pytest.raises(ConfigError, match="upstream_rate_limits"):
+        PipelineConfig(upstream_rate_limits=raw)
+
+
+def test_rate_limit_overrides_are_accepted():
+    assert PipelineConfig(upstream_rate_limits='{"rottentomatoes": 50, "tmdb": null}').upstream_rate_limits

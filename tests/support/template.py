@@ -1,25 +1,10 @@
-"""The synthesized CloudFormation template (once per test session) and helpers that
-create its tables in moto, so integration tests run against the real key schemas."""
+"""Create the synthesized template's tables in moto, so integration tests run against
+the real key schemas (the template comes from the `cdk_template` fixture)."""
 from __future__ import annotations
 
-import os
-from functools import lru_cache
 from typing import Any
 
 import boto3
-
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-
-
-@lru_cache(maxsize=1)
-def synthesized_template() -> dict[str, Any]:
-    from aws_cdk.assertions import Template
-
-    from app import build_app, project_context
-
-    _, stack = build_app(project_context(**{"aws:cdk:bundling-stacks": []}))
-    return Template.from_stack(stack).to_json()
-
 
 TABLE_ROLES = {("pk", "sk"): "sessions", ("session_id", "show_key"): "viewing", ("show_id",): "show_cache"}
 
