@@ -38,11 +38,12 @@ def group_plays(activities: list[tuple[str, date, str | None]]) -> tuple[dict[st
         except TitleError:
             rejected += 1
             continue
-        key = record_key(parsed.kind, parsed.show)
+        kind = "show" if parsed.kind == "episode" else "movie"
+        key = record_key(kind, parsed.show)
         if not key.strip(":").replace("movie", ""):
             rejected += 1
             continue
-        entry = grouped.setdefault(key, ShowPlays(title=parsed.show, kind=parsed.kind))
+        entry = grouped.setdefault(key, ShowPlays(title=parsed.show, kind=kind))
         entry.imdb_id = entry.imdb_id or imdb_id
         episode = f"{parsed.season or ''}|{parsed.episode or parsed.show}"
         entry.plays.add(play_key(watched_on, episode))
