@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
 from local.template import ApiRoute, StackTemplate
 
 if TYPE_CHECKING:  # worker processes import this module; keep moto out of them
@@ -187,7 +190,12 @@ def deploy(aws: MotoAws, assembly_dir: Path, stack_name: str, timeout_s: float =
     publish_assets(aws, assembly_dir, stack_name)
     template_body = (assembly_dir / f"{stack_name}.template.json").read_text()
     cloudformation = aws.client("cloudformation")
-    cloudformation.create_stack(StackName=stack_name, TemplateBody=template_body, Capabilities=CAPABILITIES)
+    try:
+        cloudformation.create_stack(StackName=stack_name, TemplateBody=template_body, Capabilities=CAPABILITIES)
+    except (BotoCoreError, ClientError, ResponseParserError) as error:
+        # moto creates resources inside the CreateStack call: a resource it cannot
+        # create fails the call itself (its error body is not always valid XML).
+        raise DeployError(f"stack {stack_name}: CreateStack failed: {error}") from error
     stack = _wait_for_stack(cloudformation, stack_name, timeout_s)
     # The engine is the only poller: moto must not consume messages or stream
     # records for the mappings it has just created.
@@ -410,16 +418,24 @@ def _substitute(value: str, aws: MotoAws) -> str:
     )
 
 
-class _SkippedApiGatewayResources(logging.Filter):
-    """moto skips AWS::ApiGateway::Stage/Account with a warning each; harmless,
-    since the local API server serves the API. Other moto warnings pass."""
+# Types moto's CloudFormation skips with a warning each, harmless here: the local
+# API server serves the API (Stage, Account), and moto enforces no resource
+# policies (QueuePolicy). A warning about any other type still shows.
+HARMLESS_SKIPPED_TYPES = ("AWS::ApiGateway::Stage", "AWS::ApiGateway::Account", "AWS::SQS::QueuePolicy")
 
+
+class _SkippedApiGatewayResources(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.getMessage()).startswith("No Moto CloudFormation support for AWS::ApiGateway::")
+        message = str(record.getMessage())
+        return not (
+            message.startswith("No Moto CloudFormation support for")
+            and message.rsplit(" ", 1)[-1] in HARMLESS_SKIPPED_TYPES
+        )
 
 
 def _quiet_moto_cloudformation() -> None:
     moto_logger = logging.getLogger("moto")
     if not any(isinstance(f, _SkippedApiGatewayResources) for f in moto_logger.filters):
         moto_logger.addFilter(_SkippedApiGatewayResources())
-    warnings.filterwarnings("ignore", message="Tried to parse AWS::ApiGateway::", category=UserWarning)
+    for resource_type in HARMLESS_SKIPPED_TYPES:
+        warnings.filterwarnings("ignore", message=f"Tried to parse {resource_type} ", category=UserWarning)

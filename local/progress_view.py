@@ -27,11 +27,10 @@ class StageProgress:
             transient=False,
         )
         self._tasks: dict[str, TaskID] = {}
-        self._state_task: TaskID | None = None
+        self._last_state: str | None = None
 
     def __enter__(self) -> Self:
         self._progress.start()
-        self._state_task = self._progress.add_task("session", total=None, detail="starting")
         for stage in STAGES:
             self._tasks[stage] = self._progress.add_task(stage, total=100, detail="")
         return self
@@ -41,10 +40,11 @@ class StageProgress:
         for stage, task in self._tasks.items():
             info = stages.get(stage) or {}
             self._progress.update(task, completed=int(info.get("percent") or 0), detail=stage_detail(info))
-        if self._state_task is not None:
-            reason = session.get("failureReason")
-            state = str(session.get("state", "?")) + (f" ({reason})" if reason else "")
-            self._progress.update(self._state_task, detail=state)
+        reason = session.get("failureReason")
+        state = str(session.get("state", "?")) + (f" ({reason})" if reason else "")
+        if state != self._last_state:  # one line per state change, above the bars
+            self._progress.console.print(f"session {session.get('sessionId', '')}: {state}")
+            self._last_state = state
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -1,6 +1,11 @@
 """The small app's template, deployed into moto, described as a DeployedStack."""
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from local.deploy import DeployError, deploy, parse_rate_seconds
 from local.engine import mapping_label
 
 from .conftest import SmallDeployment
@@ -76,3 +81,24 @@ def test_schedule_api_tables_and_outputs(small_deployment: SmallDeployment) -> N
     assert small_deployment.aws.client("dynamodb").describe_table(TableName=table_name)["Table"]["StreamSpecification"][
         "StreamViewType"
     ] == "NEW_AND_OLD_IMAGES"
+
+
+def test_a_resource_moto_cannot_create_fails_the_deploy_with_its_reason(small_deployment: SmallDeployment, tmp_path) -> None:
+    # A function whose code bucket does not exist: CreateStack itself fails in moto.
+    (tmp_path / "Broken.assets.json").write_text(json.dumps({"version": "55.0.0", "files": {}}))
+    (tmp_path / "Broken.template.json").write_text(json.dumps({"Resources": {"Fn": {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Runtime": "python3.12", "Handler": "handler.handler",
+                       "Role": f"arn:aws:iam::{small_deployment.aws.account_id}:role/none",
+                       "Code": {"S3Bucket": "no-such-bucket", "S3Key": "missing.zip"}},
+    }}}))
+
+    with pytest.raises(DeployError, match="(?s)Broken.*NoSuchBucket"):
+        deploy(small_deployment.aws, tmp_path, "Broken", timeout_s=20)
+
+
+def test_rate_expressions() -> None:
+    assert parse_rate_seconds("rate(5 minutes)") == 300
+    assert parse_rate_seconds("rate(1 hour)") == 3600
+    assert parse_rate_seconds("rate(2 days)") == 172800
+    assert parse_rate_seconds("cron(0 12 * * ? *)") is None
