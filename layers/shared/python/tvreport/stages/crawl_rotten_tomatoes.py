@@ -32,6 +32,7 @@ def handle(message: RtChunk, deps: CrawlDeps) -> None:
     unscored = len(message.shows) - scored + message.not_on_tmdb
     counted = deps.sessions.count_chunk(message.session_id, Stage.CRAWL_ROTTEN_TOMATOES, message.chunk_id,
                                         shows_done=scored, shows_failed=unscored)
+    metrics.add_metric(name="ChunksDone" if counted else "DuplicateChunks", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ShowsScored", unit=MetricUnit.Count, value=scored)
     logger.info("chunk crawled", extra={"chunk_id": message.chunk_id, "scored": scored,
                                         "unscored": unscored, "counted": counted})

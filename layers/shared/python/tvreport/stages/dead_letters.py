@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, ShowChunk
-from tvreport.observability import logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from tvreport.observability import logger, metrics
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.session_model import Stage
 
@@ -51,4 +53,5 @@ def _record(stage: Stage, body: str, sessions: SessionRepository) -> None:
         request_ai = AiStageRequest.model_validate_json(body)
         sessions.store_ai_result(request_ai.session_id, Stage(request_ai.stage),
                                  {"available": False, "reason": "STAGE_FAILED"})
+    metrics.add_metric(name="DeadLetters", unit=MetricUnit.Count, value=1)
     logger.warning("dead letter recorded", extra={"stage": stage.value})

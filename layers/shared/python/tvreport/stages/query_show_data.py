@@ -51,6 +51,7 @@ def handle(message: ShowChunk, deps: ShowDataDeps) -> None:
                                                shows=found, not_on_tmdb=missing)])
     counted = deps.sessions.count_chunk(message.session_id, Stage.QUERY_SHOW_DATA, message.chunk_id,
                                         shows_done=len(found), shows_failed=missing)
+    metrics.add_metric(name="ChunksDone" if counted else "DuplicateChunks", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ShowsEnriched", unit=MetricUnit.Count, value=len(found))
     metrics.add_metric(name="ShowsNotFound", unit=MetricUnit.Count, value=missing)
     logger.info("chunk enriched", extra={"chunk_id": message.chunk_id, "found": len(found),
