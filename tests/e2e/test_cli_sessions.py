@@ -1,0 +1,60 @@
+"""`python -m local run --json` end to end: the deployed template on moto, the
+sandbox services over loopback HTTP, every stage driven through its mappings."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import cli_run
+
+pytestmark = pytest.mark.e2e
+
+
+def comparable(document: dict) -> dict:
+    """What must not depend on delivery: state, counters, per-stage figures, report."""
+    report = dict(document["report"])
+    report.pop("sessionId")
+    return {"state": document["state"], "stages": document["stages"], "counters": document["counters"],
+            "report": report}
+
+
+def test_a_heavy_viewer_completes_with_exact_counters():
+    code, doc, stderr = cli_run("--viewer", "heavy")
+    assert code == 0, stderr[-3000:]
+    assert doc["state"] == "COMPLETED"
+    counters, stages = doc["counters"], doc["stages"]
+    assert counters["totalShows"] >= 300 and counters["totalChunks"] >= 6
+    assert counters["activities"] >= 5000
+    for stage in ("queryShowData", "crawlRottenTomatoes"):
+        figures = stages[stage]
+        assert figures["percent"] == 100
+        assert figures["chunksDone"] + figures["chunksFailed"] == counters["totalChunks"]
+        assert figures["showsDone"] + figures["showsFailed"] == counters["totalShows"]
+    # obscure titles are not on TMDB, a few shows have no RT page: both are normal outcomes
+    assert 0 < stages["queryShowData"]["showsFailed"] < 0.03 * counters["totalShows"]
+    assert stages["crawlRottenTomatoes"]["showsFailed"] >= stages["queryShowData"]["showsFailed"]
+    statistics = doc["report"]["statistics"]
+    assert statistics["showsWatched"] == counters["totalShows"]
+    assert statistics["totalPlays"] == counters["activities"]
+    assert len(statistics["topShows"]) == 3 and statistics["topGenres"]
+    assert 0 < statistics["averageRtScore"]["score"] <= 100
+    assert doc["report"]["tvBff"]["available"] and doc["report"]["tvBff"]["source"] == "rules"
+    assert doc["report"]["starSign"]["star_sign"] and doc["report"]["starSign"]["personality"]
+    assert doc["run"]["upstream_calls"]["gandalf"] == stages["queryActivities"]["pagesTotal"]
+
+
+def test_duplicate_deliveries_change_nothing():
+    code, clean, _ = cli_run("--viewer", "heavy")
+    code_twice, twice, stderr = cli_run("--viewer", "heavy", "--duplicate-deliveries")
+    assert code == code_twice == 0, stderr[-3000:]
+    assert twice["run"]["invocations"]["duplicate_invocations"] > 0
+    assert comparable(twice) == comparable(clean)
+
+
+def test_a_run_under_upstream_faults_still_completes():
+    code, doc, stderr = cli_run("--viewer", "typical", "--error-rate", "0.05", "--timeout-rate", "0.01",
+                                "--latency-ms", "5")
+    assert code == 0, stderr[-3000:]
+    assert doc["state"] == "COMPLETED"
+    assert sum(doc["run"]["upstream_faults"].values()) > 0
+    for stage in ("queryShowData", "crawlRottenTomatoes"):
+        assert doc["stages"][stage]["percent"] == 100
