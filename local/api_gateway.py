@@ -192,6 +192,9 @@ class ApiGatewayServer:
         worker = self._workers.get()
         try:
             result = worker.invoke(event)
+        except Exception as error:  # the runtime itself broke: what API Gateway shows is a 502
+            logger.error("api worker failed", path=request.path, error=str(error))
+            return _json_response(502, {"message": "Internal server error"})
         finally:
             self._workers.put(worker)
         if result.timed_out:

@@ -420,8 +420,13 @@ def _substitute(value: str, aws: MotoAws) -> str:
 
 # Types moto's CloudFormation skips with a warning each, harmless here: the local
 # API server serves the API (Stage, Account), and moto enforces no resource
-# policies (QueuePolicy). A warning about any other type still shows.
-HARMLESS_SKIPPED_TYPES = ("AWS::ApiGateway::Stage", "AWS::ApiGateway::Account", "AWS::SQS::QueuePolicy")
+# policies (QueuePolicy, BucketPolicy). A warning about any other type still shows.
+HARMLESS_SKIPPED_TYPES = (
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::Account",
+    "AWS::SQS::QueuePolicy",
+    "AWS::S3::BucketPolicy",
+)
 
 
 class _SkippedApiGatewayResources(logging.Filter):

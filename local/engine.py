@@ -25,6 +25,7 @@ import math
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +41,9 @@ from local.workers import FunctionWorker, InvocationResult, WorkerSpec
 
 RecordPredicate = Callable[[Mapping[str, Any]], bool]
 _SQS_MAX_BATCH = 10
+_STREAM_READ_LIMIT = 1000  # records read per poll (GetRecords' maximum)
+_STREAM_REWIND = 50  # sequence numbers re-read before the last delivered one (see _fetch_undelivered)
+_STREAM_REMEMBERED_IDS = 100_000
 
 
 @dataclass(frozen=True)
@@ -212,28 +216,27 @@ class StreamShardPoller(_Poller):
         mapping: DeployedMapping,
         function: DeployedFunction,
         shard_id: str,
+        shard_start: int,
     ) -> None:
         super().__init__(engine, f"{label}", function)
         self.mapping = mapping
         self.shard_id = shard_id
         self.streams = engine.aws.client("dynamodbstreams")
         self.sqs = engine.aws.client("sqs")
+        self._shard_start = shard_start
+        self._initial_iterator: str | None = None
+        self._last_sequence_number: int | None = None
+        self._delivered_order: deque[str] = deque(maxlen=_STREAM_REMEMBERED_IDS)
+        self._delivered_ids: set[str] = set()
 
     def run(self) -> None:
-        iterator = self.streams.get_shard_iterator(
-            StreamArn=self.mapping.source_arn,
-            ShardId=self.shard_id,
-            ShardIteratorType=self.mapping.starting_position or "TRIM_HORIZON",
-        )["ShardIterator"]
-        while not self.engine.stopping.is_set() and iterator:
+        while not self.engine.stopping.is_set():
             try:
-                page = self.streams.get_records(ShardIterator=iterator, Limit=self.mapping.batch_size)
+                records = [self._record(raw) for raw in self._fetch_undelivered()]
             except (BotoCoreError, ClientError) as error:
                 logger.warning("get_records failed", mapping=self.label, error=str(error))
                 self.engine.stopping.wait(1)
                 continue
-            iterator = page.get("NextShardIterator")
-            records = [self._record(raw) for raw in page.get("Records", [])]
             if not records:
                 self.drained = True
                 self.engine.stopping.wait(self.engine.options.stream_poll_interval_s)
@@ -241,9 +244,59 @@ class StreamShardPoller(_Poller):
             self.busy, self.drained = True, False
             try:
                 self.engine.count(self.label, records=len(records))
+                logger.info(
+                    "stream batch",
+                    mapping=self.label,
+                    records=len(records),
+                    first_sequence_number=records[0]["dynamodb"]["SequenceNumber"],
+                    last_sequence_number=records[-1]["dynamodb"]["SequenceNumber"],
+                )
                 self._deliver(records)
             finally:
+                for record in records:
+                    self._remember(record)
                 self.busy = False
+
+    def _fetch_undelivered(self) -> list[dict[str, Any]]:
+        """The next batch of records not yet delivered, oldest first.
+
+        A fresh iterator every poll, a little before the last delivered record,
+        filtered by eventID: moto replaces a table object (and its stream shard)
+        with a backup copy whenever a transaction is cancelled, which leaves any
+        iterator on the old shard blind and lets later records reuse sequence
+        numbers. Re-reading a short window and skipping delivered eventIDs is
+        correct both on moto and on a real stream."""
+        if self._last_sequence_number is None:
+            if self._initial_iterator is None:
+                self._initial_iterator = self.streams.get_shard_iterator(
+                    StreamArn=self.mapping.source_arn,
+                    ShardId=self.shard_id,
+                    ShardIteratorType=self.mapping.starting_position or "TRIM_HORIZON",
+                )["ShardIterator"]
+            page = self.streams.get_records(ShardIterator=self._initial_iterator, Limit=_STREAM_READ_LIMIT)
+            if self.mapping.starting_position == "LATEST":
+                self._initial_iterator = page.get("NextShardIterator") or self._initial_iterator
+            else:
+                self._initial_iterator = None  # TRIM_HORIZON: re-read from the start next time
+        else:
+            start = max(self._shard_start, self._last_sequence_number - _STREAM_REWIND)
+            iterator = self.streams.get_shard_iterator(
+                StreamArn=self.mapping.source_arn,
+                ShardId=self.shard_id,
+                ShardIteratorType="AT_SEQUENCE_NUMBER",
+                SequenceNumber=str(start),
+            )["ShardIterator"]
+            page = self.streams.get_records(ShardIterator=iterator, Limit=_STREAM_READ_LIMIT)
+        fresh = [raw for raw in page.get("Records", []) if raw["eventID"] not in self._delivered_ids]
+        return fresh[: self.mapping.batch_size]
+
+    def _remember(self, record: Mapping[str, Any]) -> None:
+        if len(self._delivered_order) == self._delivered_order.maxlen:
+            self._delivered_ids.discard(self._delivered_order[0])
+        self._delivered_order.append(record["eventID"])
+        self._delivered_ids.add(record["eventID"])
+        number = int(record["dynamodb"]["SequenceNumber"])
+        self._last_sequence_number = max(self._last_sequence_number or number, number)
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
         """Retry a batch per the mapping until it succeeds or its retries run out."""
@@ -399,7 +452,15 @@ class EventSourceEngine:
                 # moto keeps one shard per table and never splits it, so the shard
                 # list read at start is the whole list.
                 self._pollers.extend(
-                    StreamShardPoller(self, label, mapping, function, shard["ShardId"]) for shard in shards
+                    StreamShardPoller(
+                        self,
+                        label,
+                        mapping,
+                        function,
+                        shard["ShardId"],
+                        int(shard["SequenceNumberRange"]["StartingSequenceNumber"]),
+                    )
+                    for shard in shards
                 )
         if self.options.schedule_interval_s is not None:
             for schedule in self.stack.schedules:

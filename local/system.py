@@ -5,6 +5,10 @@ API on loopback. `LocalSystem` starts and stops them together.
     with LocalSystem(SystemOptions(viewer="light")) as system:
         session_id = system.start_session()
         session = system.wait_finished(session_id, timeout_s=600)
+
+Worker processes are started with multiprocessing's spawn method, which re-imports
+the main module: a script using LocalSystem needs the `if __name__ == "__main__":`
+guard (pytest and `python -m local` have it).
 """
 from __future__ import annotations
 

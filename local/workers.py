@@ -8,10 +8,12 @@ function's timeout kills the process, as Lambda does; the next one starts fresh.
 """
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -115,6 +117,7 @@ class FunctionWorker:
             conn.send((request_id, json.dumps(event)))
             if not conn.poll(self.spec.timeout_s + _IPC_GRACE_S):
                 self.timeouts += 1
+                self._dump_stacks()
                 self._kill()
                 return InvocationResult(
                     request_id,
@@ -179,6 +182,16 @@ class FunctionWorker:
             raise WorkerInitError(f"{ready['error_type']}: {ready['error_message']}")
         return parent_conn
 
+    def _dump_stacks(self) -> None:
+        """Ask a timed-out worker for its threads' stacks (faulthandler, into the
+        function's log) before killing it: where it hung is what one wants to know."""
+        if self._process is not None and self._process.is_alive() and self._process.pid:
+            try:
+                os.kill(self._process.pid, signal.SIGUSR1)
+                time.sleep(0.3)
+            except OSError:
+                pass
+
     def _kill(self) -> None:
         if self._process is not None and self._process.is_alive():
             self._process.kill()
@@ -216,6 +229,7 @@ class LambdaContext:
 
 def _worker_main(spec: WorkerSpec, conn: Connection) -> None:
     _redirect_output(spec.log_path)
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     os.environ.clear()
     os.environ.update(spec.environment)
     _set_lambda_sys_path(spec)

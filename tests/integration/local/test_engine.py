@@ -244,3 +244,28 @@ def _wait_for(condition, timeout_s: float = 30) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def test_stream_records_after_a_cancelled_transaction_are_still_delivered(deployment: SmallDeployment) -> None:
+    # moto restores a table from a copy when a transaction is cancelled, stream
+    # shard included; pollers holding an iterator on the old shard went blind.
+    table = next(iter(deployment.stack.tables.values()))
+    dynamodb = deployment.aws.client("dynamodb")
+
+    def delivered_keys() -> set[str]:
+        return {r["dynamodb"]["Keys"]["pk"]["S"] for e in deployment.recorded("stream") for r in e["Records"]}
+
+    with running_engine(deployment):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": "before"}})
+        assert _wait_for(lambda: "before" in delivered_keys())
+        try:
+            dynamodb.transact_write_items(TransactItems=[{"Put": {
+                "TableName": table, "Item": {"pk": {"S": "before"}}, "ConditionExpression": "attribute_not_exists(pk)",
+            }}])
+        except dynamodb.exceptions.TransactionCanceledException:
+            pass
+        else:
+            raise AssertionError("the transaction should have been cancelled")
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": "after"}})
+
+        assert _wait_for(lambda: "after" in delivered_keys(), timeout_s=15)
