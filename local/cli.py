@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -188,9 +189,16 @@ def _serve(args: argparse.Namespace) -> int:
         console.print(f"  curl -s {url}/sessions/<sessionId>/report")
         console.print(f"  curl -s {url}/openapi.json")
         console.print("Ctrl-C to stop.")
+        # SIGTERM (and SIGINT, which shells ignore in background jobs) stop it cleanly too.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
         try:
             while True:
                 time.sleep(1)
         except KeyboardInterrupt:
             console.print("stopping")
     return EXIT_COMPLETED
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
