@@ -1,24 +1,8 @@
 """Dead letters of every stage queue."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from tvreport import wiring
-from tvreport.observability import logger, metrics, tracer
+from tvreport.batch_handler import batch_handler
 from tvreport.stages import dead_letters
 
-processor = BatchProcessor(event_type=EventType.SQS)
-deps = wiring.dead_letter_deps()
+deps = wiring.dead_letter_deps()  # cold start: settings validated here
 
-
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
-    dead_letters.handle(record.body, record.event_source_arn, deps)
-
-
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+handler = batch_handler(lambda record, _: dead_letters.handle(record.body, record.event_source_arn, deps))

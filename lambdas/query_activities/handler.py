@@ -1,27 +1,10 @@
 """queryActivities: one history (or the rest of one) per message."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from tvreport import wiring
+from tvreport.batch_handler import batch_handler, parse_message
 from tvreport.messages import ActivitiesRequest
-from tvreport.observability import logger, metrics, tracer
 from tvreport.stages import query_activities
 
-processor = BatchProcessor(event_type=EventType.SQS)
-deps = wiring.activities_deps()
+deps = wiring.activities_deps()  # cold start: settings validated here
 
-
-@tracer.capture_method
-def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    request = ActivitiesRequest.model_validate_json(record.body)
-    logger.append_keys(session_id=request.session_id)
-    query_activities.handle(request, lambda_context.get_remaining_time_in_millis, deps)
-
-
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+handler = batch_handler(lambda record, context: query_activities.handle(
+    parse_message(record, ActivitiesRequest), context.get_remaining_time_in_millis, deps))

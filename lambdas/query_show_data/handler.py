@@ -1,27 +1,9 @@
 """queryShowData: one chunk of shows per message."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from tvreport import wiring
+from tvreport.batch_handler import batch_handler, parse_message
 from tvreport.messages import ShowChunk
-from tvreport.observability import logger, metrics, tracer
 from tvreport.stages import query_show_data
 
-processor = BatchProcessor(event_type=EventType.SQS)
-deps = wiring.show_data_deps()
+deps = wiring.show_data_deps()  # cold start: settings validated here
 
-
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
-    message = ShowChunk.model_validate_json(record.body)
-    logger.append_keys(session_id=message.session_id)
-    query_show_data.handle(message, deps)
-
-
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+handler = batch_handler(lambda record, _: query_show_data.handle(parse_message(record, ShowChunk), deps))
