@@ -38,7 +38,9 @@ def test_a_heavy_viewer_completes_with_exact_counters():
     assert len(statistics["topShows"]) == 3 and statistics["topGenres"]
     assert 0 < statistics["averageRtScore"]["score"] <= 100
     assert doc["report"]["tvBff"]["available"] and doc["report"]["tvBff"]["source"] == "rules"
-    assert doc["report"]["starSign"]["star_sign"] and doc["report"]["starSign"]["personality"]
+    star_sign = doc["report"]["starSign"]
+    assert star_sign["starSign"] and star_sign["personality"] and star_sign["source"] == "rules"
+    assert all(len(star_sign[q]) <= 140 for q in ("starSignQuip", "personalityQuip", "genresQuip", "scoreQuip"))
     assert doc["run"]["upstream_calls"]["gandalf"] == stages["queryActivities"]["pagesTotal"]
 
 

@@ -37,7 +37,14 @@ def handle(message: AiStageRequest, deps: AiDeps) -> None:
 
 
 def _plain(pick: Any) -> dict[str, Any]:
-    return asdict(pick) if is_dataclass(pick) else dict(pick.model_dump())
+    """A pick as the API shows it (camelCase keys, like the rest of the report)."""
+    data = asdict(pick) if is_dataclass(pick) else dict(pick.model_dump())
+    return {_camel(key): value for key, value in data.items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def _pick_bff(inputs, deps: AiDeps) -> dict[str, Any]:
