@@ -60,3 +60,17 @@ def test_a_run_under_upstream_faults_still_completes():
     assert sum(doc["run"]["upstream_faults"].values()) > 0
     for stage in ("queryShowData", "crawlRottenTomatoes"):
         assert doc["stages"][stage]["percent"] == 100
+
+
+def test_a_real_netflix_export_is_uploaded_and_reported(real_fixtures):
+    export = real_fixtures / "netflix" / "simranvatsa_NetflixViewingHistory.csv"
+    code, doc, stderr = cli_run("--netflix-csv", str(export))
+    assert code == 0, stderr[-3000:]
+    assert (doc["state"], doc["source"]) == ("COMPLETED", "netflix_csv")
+    # the reader's figures for this file (tests/unit/netflix): 61 shows, 106 movies, 1 rejected row
+    assert doc["counters"]["totalShows"] == 61 and doc["counters"]["movies"] == 106
+    assert doc["counters"]["rejectedRows"] == 1
+    statistics = doc["report"]["statistics"]
+    assert statistics["topShows"][0]["title"] == "Friends"
+    # shows outside the bundled catalogue are "not found" upstream, as obscure titles are
+    assert statistics["coverage"]["showsWithTmdb"] == doc["stages"]["queryShowData"]["showsDone"] < 61
