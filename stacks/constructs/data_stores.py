@@ -9,7 +9,6 @@ from constructs import Construct
 
 TTL_ATTRIBUTE = "expires_at"
 ACTIVE_SESSIONS_INDEX = "active-sessions"
-BY_TITLE_INDEX = "by-title"
 BY_IMDB_INDEX = "by-imdb"
 UPLOAD_EXPIRY = Duration.days(1)
 
@@ -73,7 +72,8 @@ class DataStores(Construct):
             partition_key=_string("show_id"),
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.show_cache.add_global_secondary_index(index_name=BY_TITLE_INDEX, partition_key=_string("title_key"))
+        # Titles reach a show through alias items (`alias#<title key>` -> TMDB id) read
+        # by key, so only the IMDB id needs an index.
         self.show_cache.add_global_secondary_index(index_name=BY_IMDB_INDEX, partition_key=_string("imdb_id"))
 
         # RETAIN (the default): CloudFormation cannot delete a non-empty bucket and

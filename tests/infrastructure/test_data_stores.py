@@ -57,10 +57,9 @@ def test_sessions_streams_both_images_and_has_the_sparse_active_index(queries: T
     assert _indexes(props) == {"active-sessions": [("active", "HASH"), ("updated_at", "RANGE")]}
 
 
-def test_show_cache_is_indexed_by_title_and_imdb_id(queries: TemplateQueries) -> None:
+def test_show_cache_is_indexed_by_imdb_id(queries: TemplateQueries) -> None:
     _, table = tables_by_role(queries)["show_cache"]
     assert _indexes(table["Properties"]) == {
-        "by-title": [("title_key", "HASH")],
         "by-imdb": [("imdb_id", "HASH")],
     }
 

@@ -12,7 +12,6 @@ from boto3.dynamodb.conditions import Key
 from tvreport import aws
 from tvreport.records import CachedShow, CastMember
 from tvreport.repositories._dynamo import from_dynamo, iso, to_dynamo, utc_now
-from tvreport.text import normalize_title
 
 IMDB_INDEX = "by-imdb"
 
@@ -80,7 +79,6 @@ class ShowCacheRepository:
         data["fetched_at"] = iso(utc_now())
         rt_fields = {k for k in data if k.startswith("rt_")}
         values = {k: v for k, v in data.items() if k not in rt_fields and v is not None and k != "tmdb_id"}
-        values["title_key"] = normalize_title(show.name)
         names = {f"#{k}": k for k in values}
         self._table.update_item(
             Key={"show_id": show_id(show.tmdb_id)},
