@@ -13,10 +13,23 @@ import pytest
 # jsii prints a Node end-of-life banner on every start; this key (the Node major
 # versions to stay quiet about) silences it.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+# What every deployed function has (CDK sets them); set before tvreport is imported,
+# since Powertools reads them when the shared logger, tracer and metrics are made.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TvReportTests")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = (PROJECT_ROOT / ".." / "shared" / "fixtures" / "real").resolve()
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metrics() -> Iterator[None]:
+    """Metrics one test records must not be flushed by the next test's handler."""
+    yield
+    from tvreport.observability import metrics
+
+    metrics.clear_metrics()
 
 
 @pytest.fixture(scope="session")
