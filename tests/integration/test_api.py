@@ -5,45 +5,26 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.support.events import api_event
 from tests.support.handlers import FakeContext, load_handler
-from tests.support.template import create_tables
-from tvreport import aws, env_keys
-
-REGION = "us-east-1"
+from tests.integration.conftest import REGION
+from tvreport import env_keys
 
 
 @pytest.fixture
-def api(cdk_template, monkeypatch, real_fixtures):
-    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true",
-                       "POWERTOOLS_METRICS_NAMESPACE": "Test"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        aws.reset()
-        tables = create_tables(cdk_template, REGION)
-        queue_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="activities")["QueueUrl"]
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket="uploads")
-        env = {env_keys.SESSIONS_TABLE: tables["sessions"], env_keys.VIEWING_TABLE: tables["viewing"],
-               env_keys.SHOW_CACHE_TABLE: tables["show_cache"], env_keys.PROGRESS_THRESHOLD: "97",
-               env_keys.CHUNK_SIZE: "50", env_keys.SESSION_TTL_DAYS: "1", env_keys.STALL_TIMEOUT_SECONDS: "600",
-               env_keys.SHOW_CACHE_MAX_AGE_DAYS: "30", env_keys.QUERY_ACTIVITIES_QUEUE_URL: queue_url,
-               env_keys.UPLOADS_BUCKET: "uploads"}
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        from tvreport import wiring
-        wiring.tables.cache_clear(); wiring.pipeline.cache_clear()
-        module = load_handler("api")
+def api(moto_tables, function_env):
+    queue_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="activities")["QueueUrl"]
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="uploads")
+    function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queue_url, env_keys.UPLOADS_BUCKET: "uploads"})
+    module = load_handler("api")
 
-        def call(method, path, body=None):
-            response = module.handler(api_event(method, path, body), FakeContext())
-            return response["statusCode"], json.loads(response["body"] or "null")
+    def call(method, path, body=None):
+        response = module.handler(api_event(method, path, body), FakeContext())
+        return response["statusCode"], json.loads(response["body"] or "null")
 
-        call.queue_url = queue_url
-        yield call
-        aws.reset()
+    call.queue_url = queue_url
+    return call
 
 
 def queued(queue_url: str) -> list[dict]:

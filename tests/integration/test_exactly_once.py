@@ -4,27 +4,12 @@ from __future__ import annotations
 import json
 
 import boto3
-import pytest
-from moto import mock_aws
 
 from tests.support.handlers import FakeContext, load_handler
-from tests.support.template import create_tables
-from tvreport import aws, env_keys
+from tests.integration.conftest import REGION
+from tvreport import env_keys
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.session_model import Stage, State
-
-REGION = "us-east-1"
-
-
-@pytest.fixture
-def moto_tables(cdk_template, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
-    with mock_aws():
-        aws.reset()
-        yield create_tables(cdk_template, REGION)
-        aws.reset()
 
 
 def new_session(repo: SessionRepository, total_shows=100, total_chunks=2) -> str:
@@ -84,19 +69,10 @@ def stream_event(table_name: str) -> dict:
     return {"Records": records}
 
 
-def test_tracker_emits_each_stage_once_under_duplicate_records(moto_tables, monkeypatch):
+def test_tracker_emits_each_stage_once_under_duplicate_records(moto_tables, function_env):
     sqs = boto3.client("sqs", region_name=REGION)
     queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("tvbff", "starsign")}
-    env = {env_keys.SESSIONS_TABLE: moto_tables["sessions"], env_keys.VIEWING_TABLE: moto_tables["viewing"],
-           env_keys.SHOW_CACHE_TABLE: moto_tables["show_cache"], env_keys.PROGRESS_THRESHOLD: "97",
-           env_keys.CHUNK_SIZE: "50", env_keys.SESSION_TTL_DAYS: "1", env_keys.STALL_TIMEOUT_SECONDS: "600",
-           env_keys.SHOW_CACHE_MAX_AGE_DAYS: "30", env_keys.TV_BFF_QUEUE_URL: queues["tvbff"],
-           env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"], "POWERTOOLS_METRICS_NAMESPACE": "Test",
-           "POWERTOOLS_TRACE_DISABLED": "true"}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    from tvreport import wiring
-    wiring.tables.cache_clear(); wiring.pipeline.cache_clear()
+    function_env({env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"]})
     repo = SessionRepository(moto_tables["sessions"], ttl_days=1)
     sid = new_session(repo)
     for chunk in (0, 1):

@@ -7,11 +7,9 @@ import math
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from local.sandbox import Sandbox, generate_gandalf_key
-from tests.support.template import create_tables
-from tvreport import aws
+from tests.integration.conftest import REGION
 from tvreport.clients.gandalf import GandalfClient
 from tvreport.messages import ActivitiesRequest
 from tvreport.repositories.sessions import SessionRepository
@@ -20,7 +18,6 @@ from tvreport.session_model import State
 from tvreport.stages import query_activities
 from tvreport.stages.query_activities import ActivitiesDeps
 
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
@@ -30,25 +27,17 @@ def sandbox():
 
 
 @pytest.fixture
-def env(cdk_template, monkeypatch, sandbox):
-    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        aws.reset()
-        tables = create_tables(cdk_template, REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("activities", "show-data")}
-        sessions = SessionRepository(tables["sessions"], ttl_days=1)
+def env(moto_tables, sandbox):
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("activities", "show-data")}
+    sessions = SessionRepository(moto_tables["sessions"], ttl_days=1)
 
-        def deps(private_key_hex: str | None = None) -> ActivitiesDeps:
-            client = GandalfClient(sandbox.gandalf_url, private_key_hex or sandbox.gandalf_private_key_hex)
-            return ActivitiesDeps(sessions, ViewingRepository(tables["viewing"], ttl_days=1), queues["activities"],
-                                  queues["show-data"], chunk_size=50, gandalf=lambda: client,
-                                  read_upload=lambda key: b"")
+    def deps(private_key_hex: str | None = None) -> ActivitiesDeps:
+        client = GandalfClient(sandbox.gandalf_url, private_key_hex or sandbox.gandalf_private_key_hex)
+        return ActivitiesDeps(sessions, ViewingRepository(moto_tables["viewing"], ttl_days=1), queues["activities"],
+                              queues["show-data"], chunk_size=50, gandalf=lambda: client, read_upload=lambda key: b"")
 
-        yield sessions, queues, deps
-        aws.reset()
+    return sessions, queues, deps
 
 
 def drain(queue_url: str) -> list[dict]:

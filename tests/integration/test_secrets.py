@@ -12,10 +12,7 @@ from tvreport.settings import ConfigError
 
 
 @pytest.fixture
-def secrets_manager(monkeypatch):
-    for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
+def secrets_manager(aws_credentials, monkeypatch):
     for key in (env_keys.TMDB_API_KEY_SECRET, env_keys.TMDB_API_KEY, env_keys.OPENAI_API_KEY_SECRET,
                 env_keys.OPENAI_API_KEY):
         monkeypatch.delenv(key, raising=False)

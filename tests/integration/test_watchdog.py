@@ -6,10 +6,8 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from tests.support.template import create_tables
-from tvreport import aws
+from tests.integration.conftest import REGION
 from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
@@ -18,23 +16,15 @@ from tvreport.session_model import Stage, State
 from tvreport.stages.tracker import TrackerDeps
 from tvreport.stages.watchdog import sweep
 
-REGION = "us-east-1"
 STALL = timedelta(hours=1)
 
 
 @pytest.fixture
-def deps(cdk_template, monkeypatch):
-    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        aws.reset()
-        tables = create_tables(cdk_template, REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        queues = {stage: sqs.create_queue(QueueName=stage.value)["QueueUrl"] for stage in (Stage.TV_BFF, Stage.STAR_SIGN)}
-        yield TrackerDeps(SessionRepository(tables["sessions"], 1), ViewingRepository(tables["viewing"], 1),
-                          ShowCacheRepository(tables["show_cache"], 30), queues)
-        aws.reset()
+def deps(moto_tables):
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues = {stage: sqs.create_queue(QueueName=stage.value)["QueueUrl"] for stage in (Stage.TV_BFF, Stage.STAR_SIGN)}
+    return TrackerDeps(SessionRepository(moto_tables["sessions"], 1), ViewingRepository(moto_tables["viewing"], 1),
+                       ShowCacheRepository(moto_tables["show_cache"], 30), queues)
 
 
 def session(deps: TrackerDeps, session_id: str, sd_done: int, rt_done: int) -> None:

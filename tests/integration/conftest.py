@@ -1,0 +1,49 @@
+"""moto with the synthesized template's tables, and the environment CDK gives a
+function, for handler-level tests."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from moto import mock_aws
+
+from tests.support.template import create_tables
+from tvreport import aws, env_keys
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture
+def moto_tables(cdk_template: dict, aws_credentials: None) -> Iterator[dict[str, str]]:
+    """role ("sessions", "viewing", "show_cache") -> table name, inside mock_aws."""
+    with mock_aws():
+        aws.reset()
+        yield create_tables(cdk_template, REGION)
+        aws.reset()
+
+
+@pytest.fixture
+def function_env(moto_tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
+    """Set what every function gets (tables, pipeline options) plus `extra`, and forget
+    settings cached by an earlier cold start."""
+    from tvreport import wiring
+
+    def apply(extra: dict[str, str]) -> None:
+        common = {env_keys.SESSIONS_TABLE: moto_tables["sessions"], env_keys.VIEWING_TABLE: moto_tables["viewing"],
+                  env_keys.SHOW_CACHE_TABLE: moto_tables["show_cache"], env_keys.PROGRESS_THRESHOLD: "97",
+                  env_keys.CHUNK_SIZE: "50", env_keys.SESSION_TTL_DAYS: "1",
+                  env_keys.STALL_TIMEOUT_SECONDS: "600", env_keys.SHOW_CACHE_MAX_AGE_DAYS: "30"}
+        for key, value in {**common, **extra}.items():
+            monkeypatch.setenv(key, value)
+        wiring.tables.cache_clear()
+        wiring.pipeline.cache_clear()
+
+    return apply
