@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from stacks.config import PipelineConfig
-from tests.conftest import SKIP_BUNDLING, Synthesized
+from tests.conftest import Synthesized
 from tests.infrastructure.template_queries import TemplateQueries
 
 

@@ -16,7 +16,7 @@ from cfnlint.api import lint_all
 
 from app import STACK_NAME, build_app, project_context
 from stacks.layers import pip_install_command
-from tests.infrastructure.conftest import SKIP_BUNDLING, Synthesized
+from tests.conftest import SKIP_BUNDLING, Synthesized
 from tests.infrastructure.template_queries import TemplateQueries
 
 # Types moto's CloudFormation skips with a warning: harmless for the local run

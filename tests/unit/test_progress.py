@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tvreport.progress import Decision, decide, is_ready, stage_percentages
-from tvreport.session_model import SessionView, Stage, State
+from tvreport.session_model import SessionView, Stage
 
 
 def session(**overrides) -> SessionView:

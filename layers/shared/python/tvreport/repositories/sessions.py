@@ -12,6 +12,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from tvreport import aws
+from tvreport.observability import logger
 from tvreport.repositories._dynamo import (
     expires_at, iso, serialize_item, serialize_values, to_dynamo, utc_now,
 )
@@ -104,6 +105,15 @@ class SessionRepository:
     def get(self, session_id: str) -> SessionView | None:
         item = self.get_item(session_id)
         return SessionView.from_item(item) if item else None
+
+    def crunching(self, session_id: str) -> SessionView | None:
+        """The session if work on it should go on; None (logged) if it ended or is gone,
+        so a late or redelivered message is acknowledged without work."""
+        view = self.get(session_id)
+        if view is None or view.state is not State.CRUNCHING_DATA:
+            logger.info("session not crunching; message dropped", extra={"state": view and view.state.value})
+            return None
+        return view
 
     def connect(self, session_id: str, source: str) -> bool:
         """AWAITING_CONNECTION -> CRUNCHING_DATA, once."""

@@ -11,7 +11,7 @@ from tvreport.observability import logger
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
-from tvreport.session_model import Stage, State
+from tvreport.session_model import Stage
 from tvreport.stages.report_inputs import load_inputs
 from tvreport.stats import top_show_for_bff
 
@@ -26,9 +26,8 @@ class AiDeps:
 
 def handle(message: AiStageRequest, deps: AiDeps) -> None:
     stage = Stage(message.stage)
-    view = deps.sessions.get(message.session_id)
-    if view is None or view.state is not State.CRUNCHING_DATA or stage in view.done:
-        logger.info("nothing to do", extra={"stage": stage.value})
+    view = deps.sessions.crunching(message.session_id)
+    if view is None or stage in view.done:
         return
     inputs = load_inputs(view, deps.viewing, deps.cache)
     result = _pick_bff(inputs, deps) if stage is Stage.TV_BFF else _pick_star_sign(inputs, deps)

@@ -13,7 +13,7 @@ from tvreport.messages import RtChunk, RtShowRef
 from tvreport.observability import logger, metrics
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
-from tvreport.session_model import Stage, State
+from tvreport.session_model import Stage
 
 
 @dataclass
@@ -24,9 +24,7 @@ class CrawlDeps:
 
 
 def handle(message: RtChunk, deps: CrawlDeps) -> None:
-    view = deps.sessions.get(message.session_id)
-    if view is None or view.state is not State.CRUNCHING_DATA:
-        logger.info("session not crunching; chunk dropped", extra={"chunk_id": message.chunk_id})
+    if deps.sessions.crunching(message.session_id) is None:
         return
     scored = sum(1 for ref in message.shows if _has_score(_scores_for(ref, deps)))
     unscored = len(message.shows) - scored + message.not_on_tmdb

@@ -19,7 +19,6 @@ from tvreport.netflix.dates import detect_date_format, parse_date
 from tvreport.observability import logger, metrics
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository, show_keys
-from tvreport.session_model import State
 from tvreport.stages.history import chunk, count_by_kind, group_plays
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -40,9 +39,7 @@ class ActivitiesDeps:
 
 
 def handle(request: ActivitiesRequest, remaining_ms: Callable[[], int], deps: ActivitiesDeps) -> None:
-    view = deps.sessions.get(request.session_id)
-    if view is None or view.state is not State.CRUNCHING_DATA:
-        logger.info("session not crunching; message dropped", extra={"state": view and view.state.value})
+    if deps.sessions.crunching(request.session_id) is None:
         return
     if request.source == "netflix_csv":
         _from_netflix_export(request, deps)

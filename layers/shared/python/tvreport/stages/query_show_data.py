@@ -16,7 +16,7 @@ from tvreport.records import CachedShow
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
-from tvreport.session_model import Stage, State
+from tvreport.session_model import Stage
 
 CAST_FOR_MATCHING = 6
 
@@ -31,9 +31,7 @@ class ShowDataDeps:
 
 
 def handle(message: ShowChunk, deps: ShowDataDeps) -> None:
-    view = deps.sessions.get(message.session_id)
-    if view is None or view.state is not State.CRUNCHING_DATA:
-        logger.info("session not crunching; chunk dropped", extra={"chunk_id": message.chunk_id})
+    if deps.sessions.crunching(message.session_id) is None:
         return
     found: list[RtShowRef] = []
     for ref in message.shows:
