@@ -56,7 +56,7 @@ def test_a_client_token_makes_creation_idempotent(api):
 
 
 @pytest.mark.parametrize("body, status", [
-    ({"dataKey": "k", "netflixCsv": "Title,Date\n"}, 422),
+    ({"dataKey": "secret-key-1", "netflixCsv": "Title,Date\n"}, 422),
     ({"dataKey": ""}, 422),
     ({"dataKey": 5}, 422),
     ({"unknown": 1}, 422),
@@ -66,6 +66,7 @@ def test_a_client_token_makes_creation_idempotent(api):
 def test_bad_bodies_get_clear_4xx(api, body, status):
     got_status, got = api("POST", "/sessions", body)
     assert got_status == status, got
+    assert "secret-key-1" not in json.dumps(got)  # a rejected body never echoes the dataKey
     assert queued(api.queue_url) == []
 
 
