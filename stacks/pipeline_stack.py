@@ -128,6 +128,7 @@ class PipelineStack(Stack):
         for directory in ("query_show_data", "crawl_rotten_tomatoes"):
             stores.show_cache.grant_read_write_data(fn[directory])
         stores.uploads.grant_put(fn["api"])
+        stores.uploads.grant_delete(fn["api"])  # DELETE /sessions/{id} removes the export too
         stores.uploads.grant_read(fn["query_activities"])
         for directory in ("api", "query_activities"):
             fn[directory].add_environment(env_keys.UPLOADS_BUCKET, stores.uploads.bucket_name)

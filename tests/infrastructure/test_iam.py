@@ -157,4 +157,5 @@ def test_uploads_bucket_is_written_by_the_api_and_read_by_query_activities(queri
     [bucket] = queries.of_type("AWS::S3::Bucket")
     writers = {d for d in FUNCTIONS if bucket in queries.granted_ids(d, "s3:PutObject")}
     readers = {d for d in FUNCTIONS if bucket in queries.granted_ids(d, "s3:GetObject*")}
-    assert (writers, readers) == ({"api"}, {"query_activities"})
+    deleters = {d for d in FUNCTIONS if bucket in queries.granted_ids(d, "s3:DeleteObject*")}
+    assert (writers, readers, deleters) == ({"api"}, {"query_activities"}, {"api"})
