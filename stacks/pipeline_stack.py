@@ -122,7 +122,8 @@ class PipelineStack(Stack):
             stores.sessions.grant_read_write_data(function)
         for directory in ("api", "query_activities", "query_show_data"):
             stores.viewing.grant_read_write_data(fn[directory])
-        for directory in ("tv_bff", "star_sign_picker", "progress_tracker"):
+        # these compute the report (the watchdog too, when it completes a stalled session)
+        for directory in ("tv_bff", "star_sign_picker", "progress_tracker", "watchdog"):
             stores.viewing.grant_read_data(fn[directory])
             stores.show_cache.grant_read_data(fn[directory])
         for directory in ("query_show_data", "crawl_rotten_tomatoes"):

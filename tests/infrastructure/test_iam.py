@@ -48,7 +48,7 @@ TABLE_ACCESS = {
     "star_sign_picker": ({"sessions"}, {"viewing", "show_cache"}),
     "progress_tracker": ({"sessions"}, {"viewing", "show_cache"}),
     "dead_letters": ({"sessions"}, set()),
-    "watchdog": ({"sessions"}, set()),
+    "watchdog": ({"sessions"}, {"viewing", "show_cache"}),
 }
 
 WRITE_VERBS = ("Put", "Update", "Delete", "Write", "Send", "Create", "Remove", "Tag", "Untag", "Attach", "Set")
