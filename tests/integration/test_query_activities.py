@@ -97,3 +97,14 @@ def test_a_history_that_cannot_be_read_fails_the_session_at_once(env, sandbox, d
     assert (view.state, view.failure_reason) == (State.FAILED, reason)
     assert sum(sandbox.stats()["gandalf"]["requests"].values()) - before == 1  # no retry storm
     assert drain(queues["activities"]) == drain(queues["show-data"]) == []
+
+
+def test_an_empty_history_is_split_into_nothing(env, sandbox):
+    sessions, queues, deps = env
+    sandbox.register_viewer("nothing-watched", [])
+    start(sessions, "empty")
+    query_activities.handle(ActivitiesRequest(session_id="empty", source="gandalf", data_key="nothing-watched"),
+                            lambda: 900_000, deps())
+    view = sessions.get("empty")
+    assert (view.state, view.total_shows, view.total_chunks) == (State.CRUNCHING_DATA, 0, 0)
+    assert drain(queues["show-data"]) == []  # the tracker then emits both AI stages at once

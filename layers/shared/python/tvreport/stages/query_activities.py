@@ -87,11 +87,11 @@ def _from_gandalf(request: ActivitiesRequest, remaining_ms: Callable[[], int], d
         deps.sessions.fail(request.session_id, error.code or "UPSTREAM_REJECTED", str(error))
         return
 
-    date_format = request.date_format or _decide_date_format(fetched)
-    if date_format is None:
+    date_format = request.date_format or (_decide_date_format(fetched) if fetched else None)
+    if fetched and date_format is None:
         deps.sessions.fail(request.session_id, "INVALID_HISTORY", "dates in the history are unreadable")
         return
-    activities, unreadable = _dated(fetched, date_format)
+    activities, unreadable = _dated(fetched, date_format) if date_format else ([], 0)
     rejected = _store(request.session_id, activities, deps) + unreadable
     deps.sessions.record_activity_pages(request.session_id, min(next_page - 1, total_pages), total_pages, date_format)
     metrics.add_metric(name="ActivitiesFetched", unit=MetricUnit.Count, value=len(fetched))
