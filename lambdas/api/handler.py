@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tvreport import wiring
 from tvreport.observability import logger, metrics, tracer
 from tvreport.session_api import (
-    ConnectBody, CreateSessionBody, InvalidUpload, SessionConflict, SessionNotFound, SessionService,
+    ConnectBody, CreateSessionBody, InvalidUpload, SessionConflict, SessionNotFound, SessionService, StartFailed,
 )
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -38,6 +38,12 @@ def _conflict(error: SessionConflict) -> Response:
 @app.exception_handler(InvalidUpload)
 def _invalid_upload(error: InvalidUpload) -> Response:
     return _error(400, f"not a Netflix viewing-history export: {error}")
+
+
+@app.exception_handler(StartFailed)
+def _start_failed(error: StartFailed) -> Response:
+    logger.exception("session start failed")
+    return _error(503, str(error))
 
 
 @app.post("/sessions", summary="Create a session (starts at once with a dataKey or an export)")

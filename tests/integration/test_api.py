@@ -96,3 +96,11 @@ def test_the_openapi_document_lists_every_route(api):
     assert status == 200
     assert set(document["paths"]) >= {"/sessions", "/sessions/{session_id}", "/sessions/{session_id}/connect",
                                       "/sessions/{session_id}/report"}
+
+
+def test_a_session_whose_start_cannot_be_queued_fails_instead_of_waiting(api):
+    boto3.client("sqs", region_name=REGION).delete_queue(QueueUrl=api.queue_url)  # the queue is gone
+    status, body = api("POST", "/sessions", {"dataKey": "k", "clientToken": "doomed"})
+    assert status == 503 and "create a new one" in body["message"]
+    status, again = api("POST", "/sessions", {"dataKey": "k", "clientToken": "doomed"})
+    assert status == 200 and (again["state"], again["failureReason"]) == ("FAILED", "START_FAILED")

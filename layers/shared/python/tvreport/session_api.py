@@ -33,6 +33,11 @@ class InvalidUpload(ValueError):
     pass
 
 
+class StartFailed(RuntimeError):
+    """The first message could not be queued; the session is marked FAILED so it never
+    waits for work that was never sent."""
+
+
 class CreateSessionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dataKey: SecretStr | None = Field(default=None, description="Gandalf dataKey; starts the session")
@@ -79,8 +84,12 @@ class SessionService:
             client_token=body.clientToken)
         if created and source == "netflix_csv":
             key = f"uploads/{session_id}.csv"
-            aws.client("s3").put_object(Bucket=self.uploads_bucket, Key=key, Body=body.netflixCsv.encode("utf-8"),
-                                        ContentType="text/csv")
+            try:
+                aws.client("s3").put_object(Bucket=self.uploads_bucket, Key=key,
+                                            Body=body.netflixCsv.encode("utf-8"), ContentType="text/csv")
+            except Exception as error:
+                self.sessions.fail(session_id, "START_FAILED", type(error).__name__)
+                raise StartFailed("the export could not be stored; create a new session") from error
             self._start(ActivitiesRequest(session_id=session_id, source="netflix_csv", upload_key=key))
         elif created and source == "gandalf":
             self._start(ActivitiesRequest(session_id=session_id, source="gandalf", data_key=body.dataKey))
@@ -119,7 +128,11 @@ class SessionService:
         return view
 
     def _start(self, request: ActivitiesRequest) -> None:
-        publisher.send(self.activities_queue_url, [request])
+        try:
+            publisher.send(self.activities_queue_url, [request])
+        except Exception as error:
+            self.sessions.fail(request.session_id, "START_FAILED", type(error).__name__)
+            raise StartFailed("the session could not be started; create a new one") from error
 
 
 def _check_export(text: str) -> None:
