@@ -93,3 +93,23 @@ def test_tracker_emits_each_stage_once_under_duplicate_records(moto_tables, func
     assert drain(queues["starsign"]) == [{"session_id": sid, "stage": "star_sign"}]
     view = repo.get(sid)
     assert view.requested == view.sent == {Stage.TV_BFF, Stage.STAR_SIGN}
+
+
+def test_star_sign_starts_at_the_threshold_before_the_last_chunk(moto_tables, function_env):
+    # 100 shows in chunks of 48, 49 and 3: with the small chunk still out, 97 % of the
+    # shows are done in both stages, so starSignPicker starts; tvBFF waits for show
+    # data to be complete, and the session for every chunk.
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("tvbff", "starsign")}
+    function_env({env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"]})
+    repo = SessionRepository(moto_tables["sessions"], ttl_days=1)
+    sid = new_session(repo, total_shows=100, total_chunks=3)
+    for stage in (Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES):
+        repo.count_chunk(sid, stage, 0, shows_done=48, shows_failed=0)
+        repo.count_chunk(sid, stage, 1, shows_done=49, shows_failed=0)
+
+    load_handler("progress_tracker").handler(stream_event(moto_tables["sessions"]), FakeContext())
+
+    got = {name: sqs.receive_message(QueueUrl=url).get("Messages", []) for name, url in queues.items()}
+    assert (len(got["tvbff"]), len(got["starsign"])) == (0, 1)
+    assert repo.get(sid).state is State.CRUNCHING_DATA
