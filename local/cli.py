@@ -61,6 +61,8 @@ def _add_system_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every sandbox request")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of sandbox requests answered 5xx")
     parser.add_argument("--timeout-rate", type=float, default=0.0, help="share of sandbox requests that hang")
+    parser.add_argument("--rate-limit-every", type=int, default=0,
+                        help="answer every Nth sandbox request 429 with Retry-After (0: never)")
     parser.add_argument("--duplicate-deliveries", action="store_true", help="deliver every batch twice")
     parser.add_argument("--concurrency", type=int, default=2, help="pollers per queue at most")
     parser.add_argument("--run-dir", type=Path, help="keep cdk.out and logs here (default: a temporary dir)")
@@ -102,7 +104,8 @@ def _inspect(args: argparse.Namespace) -> int:
 def _system_options(args: argparse.Namespace) -> Any:
     from local.system import ServiceFaults, SystemOptions
 
-    knobs = ServiceFaults(latency_ms=args.latency_ms, error_rate=args.error_rate, timeout_rate=args.timeout_rate)
+    knobs = ServiceFaults(latency_ms=args.latency_ms, error_rate=args.error_rate, timeout_rate=args.timeout_rate,
+                          rate_limit_burst_every=args.rate_limit_every)
     faults = {} if knobs == ServiceFaults() else {s: knobs for s in ("gandalf", "tmdb", "rottentomatoes")}
     return SystemOptions(
         viewer=args.viewer,
@@ -168,6 +171,7 @@ def _run_section(system: Any, started: float, session_started: float) -> dict[st
         "upstream_faults": {
             service: sum(figures.get("faults", {}).values()) for service, figures in stats["sandbox"].items()
         },
+        "upstream_faults_by_kind": {service: figures.get("faults", {}) for service, figures in stats["sandbox"].items()},
         "invocations": stats["engine_totals"],
         "api_requests": stats["api_requests"],
     }

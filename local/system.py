@@ -45,6 +45,7 @@ class ServiceFaults:
     latency_ms: int = 0
     error_rate: float = 0.0
     timeout_rate: float = 0.0
+    rate_limit_burst_every: int = 0  # every Nth request answered 429 with Retry-After
 
 
 @dataclass(frozen=True)
