@@ -1,6 +1,7 @@
 """The message of each queue: one model per queue, shared by producer and consumer."""
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -22,11 +23,11 @@ class ActivitiesRequest(BaseModel):
     date_format: str | None = None  # decided by an earlier part of the history
 
     def serialize(self) -> str:
+        """The body on the queue: the dataKey in clear (SQS encrypts at rest), which
+        `model_dump_json` would mask."""
         data = self.model_dump(mode="json")
         if self.data_key is not None:
             data["data_key"] = self.data_key.get_secret_value()
-        import json
-
         return json.dumps(data)
 
 
