@@ -243,6 +243,13 @@ class PipelineStack(Stack):
         CfnOutput(self, "ViewingTableName", value=stores.viewing.table_name)
         CfnOutput(self, "ShowCacheTableName", value=stores.show_cache.table_name)
         CfnOutput(self, "UploadsBucketName", value=stores.uploads.bucket_name)
+        # What `python -m ops` reads: each stage's queue and DLQ, and how the
+        # history was split (to rebuild a dead-lettered chunk's message).
+        for directory, worker in self.workers.items():
+            stem = _construct_id(directory)
+            CfnOutput(self, f"{stem}QueueUrl", value=worker.queue.queue_url)
+            CfnOutput(self, f"{stem}DeadLetterQueueUrl", value=worker.dead_letter_queue.queue_url)
+        CfnOutput(self, "ChunkSize", value=str(self.config.chunk_size))
         for key, construct_id, _, _ in SECRETS:
             CfnOutput(
                 self,

@@ -212,6 +212,76 @@ class SessionRepository:
         return self._update(session_id, f"SET {stage.value}_result = :result, {flag}_done_at = :now",
                              {":result": result}, condition=f"attribute_not_exists({flag}_done_at)")
 
+    # -- operator actions (python -m ops) --------------------------------------
+    def cancel(self, session_id: str) -> bool:
+        """End a session that has not ended yet as FAILED with reason CANCELLED;
+        False if it had already ended (or is gone). Stages drop its messages after."""
+        return self._update(
+            session_id, "SET #state = :failed, failure_reason = :reason, failure_detail = :detail, "
+            "ended_at = :now REMOVE active",
+            {":failed": State.FAILED.value, ":reason": "CANCELLED", ":detail": "cancelled by an operator",
+             ":crunching": State.CRUNCHING_DATA.value, ":awaiting": State.AWAITING_CONNECTION.value},
+            condition="#state IN (:crunching, :awaiting)", names={"#state": "state"})
+
+    def ledger(self, session_id: str) -> list[dict[str, Any]]:
+        """Every ledger item of the session (one per counted chunk and stage)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"ConsistentRead": True, "KeyConditionExpression":
+                                  Key("pk").eq(session_pk(session_id)) & Key("sk").begins_with("CHUNK#")}
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def uncount_dead_letter(self, session_id: str, chunk_id: int) -> list[dict[str, Any]]:
+        """Take one dead-lettered chunk off the ledger and the counters, so that a re-run
+        is counted by the stages' own `count_chunk` (done, or failed again), once.
+
+        One transaction: each of the chunk's dead-lettered ledger items is deleted only
+        if it is still dead-lettered with the shows it was counted with, the session's
+        counters go down by exactly those numbers, and only while the session is
+        crunching (an ended session drops a re-run's messages). Returns the ledger
+        items taken off; [] when nothing was dead-lettered or a condition failed (a
+        concurrent retry won, or the session ended)."""
+        chunk_stages = [Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES]
+        keys = [{"pk": session_pk(session_id), "sk": ledger_sk(stage, chunk_id)} for stage in chunk_stages]
+        dead = [(stage, item) for stage, key in zip(chunk_stages, keys)
+                if (item := self._table.get_item(Key=key, ConsistentRead=True).get("Item"))
+                and item.get("dead_lettered") is True]
+        if not dead:
+            return []
+        actions: list[str] = []
+        values: dict[str, Any] = {":now": iso(self._clock()), ":crunching": State.CRUNCHING_DATA.value,
+                                  ":minus_one": -1}
+        deletes = []
+        for stage, item in dead:
+            prefix = COUNTER_PREFIX[stage]
+            done, failed = int(item.get("shows_done", 0)), int(item.get("shows_failed", 0))
+            values[f":{prefix}_done"], values[f":{prefix}_failed"] = -done, -failed
+            actions += [f"{prefix}_chunks_failed :minus_one", f"{prefix}_shows_done :{prefix}_done",
+                        f"{prefix}_shows_failed :{prefix}_failed"]
+            deletes.append({"Delete": {
+                "TableName": self._name, "Key": serialize_item({"pk": item["pk"], "sk": item["sk"]}),
+                "ConditionExpression": "dead_lettered = :true AND shows_done = :done AND shows_failed = :failed",
+                "ExpressionAttributeValues": serialize_values({":true": True, ":done": done, ":failed": failed}),
+            }})
+        update = {"Update": {
+            "TableName": self._name, "Key": serialize_item(self._key(session_id)),
+            "UpdateExpression": f"ADD {', '.join(actions)} SET updated_at = :now",
+            "ConditionExpression": "#state = :crunching", "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": serialize_values(values),
+        }}
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=[*deletes, update])
+        except ClientError as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                return []
+            raise  # TransactionConflict or throttling: nothing changed, the caller may retry
+        return [item for _, item in dead]
+
     # -- watchdog / deletion -------------------------------------------------------
     def active_sessions(self) -> Iterator[SessionView]:
         kwargs: dict[str, Any] = {"IndexName": ACTIVE_INDEX, "KeyConditionExpression": Key("active").eq("1")}

@@ -136,15 +136,20 @@ def _split(session_id: str, rejected: int, deps: ActivitiesDeps) -> None:
     """Set the totals, then send one message per chunk (a redelivery re-sends the same
     deterministic chunks; the ledger counts each once)."""
     items = deps.viewing.items(session_id)
-    by_key = {str(i["show_key"]): i for i in items}
     keys = show_keys(items)
     chunks = chunk(keys, deps.chunk_size)
     kinds = count_by_kind(items)
     deps.sessions.set_totals(session_id, total_shows=len(keys), total_chunks=len(chunks),
                              movies=kinds.get("movie", 0), activities=sum(len(i.get("plays", ())) for i in items),
                              rejected=rejected)
-    messages = [ShowChunk(session_id=session_id, chunk_id=n, shows=[
-        ShowRef(show_key=k, title=str(by_key[k]["title"]), imdb_id=by_key[k].get("imdb_id")) for k in keys_
-    ]) for n, keys_ in enumerate(chunks)]
-    publisher.send(deps.show_data_queue_url, messages)
+    publisher.send(deps.show_data_queue_url, chunk_messages(session_id, items, deps.chunk_size))
     logger.info("history split", extra={"shows": len(keys), "chunks": len(chunks)})
+
+
+def chunk_messages(session_id: str, items: list[dict], chunk_size: int) -> list[ShowChunk]:
+    """The session's chunks, rebuilt the same from its viewing items every time (an
+    operator's retry of a dead-lettered chunk rebuilds its message here too)."""
+    by_key = {str(i["show_key"]): i for i in items}
+    return [ShowChunk(session_id=session_id, chunk_id=n, shows=[
+        ShowRef(show_key=k, title=str(by_key[k]["title"]), imdb_id=by_key[k].get("imdb_id")) for k in keys_
+    ]) for n, keys_ in enumerate(chunk(show_keys(items), chunk_size))]

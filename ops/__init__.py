@@ -1,0 +1,1 @@
+"""`python -m ops`: look at and repair the pipeline, deployed or local (see ops/cli.py)."""
