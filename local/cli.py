@@ -182,7 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from local.system import LocalSystem
 
-    console = Console()
+    console = Console(soft_wrap=True)  # commands stay on one line, to be copied whole
     with LocalSystem(_system_options(args)) as system:
         url = system.api_url
         console.print(f"API: [bold]{url}[/]  (logs and cdk.out in {system.run_dir})")
@@ -192,6 +192,9 @@ def _serve(args: argparse.Namespace) -> int:
         console.print(f"  curl -s {url}/sessions/<sessionId>")
         console.print(f"  curl -s {url}/sessions/<sessionId>/report")
         console.print(f"  curl -s {url}/openapi.json")
+        console.print(f"Operator commands against this system's AWS (moto at {system.aws.url}):")
+        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} session <sessionId>")
+        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} dlq")
         console.print("Ctrl-C to stop.")
         # SIGTERM (and SIGINT, which shells ignore in background jobs) stop it cleanly too.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

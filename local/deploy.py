@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import subprocess
 import time
 import warnings
 import zipfile
@@ -122,12 +123,35 @@ class DeployedStack:
 # ---------------------------------------------------------------- synthesis
 
 
+def silence_node_banners() -> None:
+    """Keep jsii's Node.js banners out of what the CLI prints. jsii (started by the
+    first `import aws_cdk`) warns when Node is end-of-life, unless the running major
+    version is listed in JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION, or deprecated,
+    unless JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION is set; its stderr sink then
+    prints each banner line as a raw byte string (b'!!  Node 20 is end-of-life...')."""
+    key = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+    silenced = [v.strip() for v in os.environ.get(key, "").split(",") if v.strip()]
+    major = _node_major(os.environ.get("JSII_NODE", "node"))
+    if major and major not in silenced:
+        os.environ[key] = ",".join([*silenced, major])
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+
+def _node_major(node: str) -> str | None:
+    """"20" for Node v20.20.2 (the binary jsii runs); None if it cannot be asked."""
+    try:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None  # jsii will report a missing Node itself
+    return version.strip().lstrip("v").split(".")[0] or None
+
+
 def synthesize(build: Callable[[Any], object], outdir: Path, context: Mapping[str, Any]) -> Path:
     """Build a CDK app in this process and synthesize it into `outdir`.
 
     `build(app)` adds the stacks. Bundling is switched off (no Docker, no pip at
     synth): the dependency layer's packages come from this interpreter instead."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    silence_node_banners()
     import aws_cdk as cdk
 
     full_context = {

@@ -10,8 +10,10 @@ from rich.table import Table
 def session(console: Console, doc: dict[str, Any]) -> None:
     reason = f" ({doc['failure_reason']})" if doc.get("failure_reason") else ""
     totals = doc["totals"]
-    console.print(f"[bold]session {doc['session_id']}[/]: {doc['state']}{reason}; "
-                  f"{totals['shows']} shows in {totals['chunks']} chunks; updated {doc['updated_at']}")
+    split = (f"{totals['shows']} shows in {totals['chunks']} chunks" if totals["chunks"] is not None
+             else "history not split into chunks yet")
+    console.print(f"[bold]session {doc['session_id']}[/]: {doc['state']}{reason}; {split}; "
+                  f"updated {doc['updated_at']}")
     stages = Table("stage", "percent", "shows done", "shows failed", "chunks done", "chunks failed", title="stages")
     for stage, percent in doc["stages"].items():
         counters = doc["counters"].get(stage)

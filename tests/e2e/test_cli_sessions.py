@@ -2,11 +2,14 @@
 sandbox services over loopback HTTP, every stage driven through its mappings."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.e2e.conftest import cli_run
+from tests.e2e.conftest import cli_output, cli_run
 
 pytestmark = pytest.mark.e2e
+BYTES_REPR = re.compile(r"(?<!\w)b['\"]")
 
 
 def comparable(document: dict) -> dict:
@@ -42,6 +45,16 @@ def test_a_heavy_viewer_completes_with_exact_counters():
     assert star_sign["starSign"] and star_sign["personality"] and star_sign["source"] == "rules"
     assert all(len(star_sign[q]) <= 140 for q in ("starSignQuip", "personalityQuip", "genresQuip", "scoreQuip"))
     assert doc["run"]["upstream_calls"]["gandalf"] == stages["queryActivities"]["pagesTotal"]
+
+
+def test_a_run_prints_no_byte_strings_or_node_banners():
+    # The heavy run above, with no JSII_SILENCE_* variables in its environment.
+    code, stdout, stderr = cli_output("--viewer", "heavy")
+    assert code == 0, stderr[-3000:]
+    for printed in (stdout, stderr):
+        assert not BYTES_REPR.search(printed)  # b'...' as Python prints bytes ("Bob's Burgers" is fine)
+        assert "end-of-life" not in printed and "!!!!" not in printed
+    assert "queryShowData" in stderr  # the progress bars did print there
 
 
 def test_duplicate_deliveries_change_nothing():
