@@ -8,7 +8,8 @@
         cancel ID           end a session FAILED with reason CANCELLED
 
 Exit codes: 0 done, 1 not found (session or stack), 2 usage, 3 refused (the
-session's state does not allow it; nothing changed).
+session's state does not allow it; nothing changed), 4 AWS refused a call (its
+error code and message are printed).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from ops.stack import QUEUE_STAGES
 
-EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_REFUSED, EXIT_AWS_ERROR = 0, 1, 2, 3, 4
 DEFAULT_STACK = "TvReportPipeline"  # app.STACK_NAME (not imported: app pulls in aws_cdk)
 # moto (the local embedded AWS) accepts any credentials; these are its documented fakes.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -72,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dlq" and args.max < 1:
         print("--max must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    # The layer logs through Powertools to stdout, where `--json` output goes.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     _point_at(args.endpoint_url, args.region)
+
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from ops import stack
     from ops.commands import NotFound, Ops, Refused
@@ -84,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, str(error), EXIT_NOT_FOUND)
     except Refused as error:
         return _fail(args, str(error), EXIT_REFUSED)
+    except ClientError as error:  # throttling, permissions, an operation the endpoint lacks
+        details = error.response.get("Error", {})
+        message = f"{error.operation_name}: {details.get('Code')}: {str(details.get('Message', ''))[:300]}"
+        return _fail(args, f"AWS refused {message}", EXIT_AWS_ERROR)
+    except BotoCoreError as error:  # no credentials, endpoint unreachable
+        return _fail(args, f"AWS could not be called: {error}", EXIT_AWS_ERROR)
     _print(args, result)
     return EXIT_OK
 

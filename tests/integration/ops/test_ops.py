@@ -17,7 +17,7 @@ import pytest
 
 from local.deploy import DeployedStack
 from local.moto_aws import MotoAws
-from ops.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from ops.cli import EXIT_AWS_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from tests.integration.ops.conftest import CHUNK_SIZE, STACK_NAME
 from tvreport import progress, publisher
 from tvreport.messages import RtChunk, ShowChunk
@@ -209,6 +209,17 @@ def test_redrive_moves_a_dlq_back_to_its_queue(driver: Driver, capsys) -> None:
     assert driver.counters(session_id) == {"sd": (10, 0, 3, 0), "rt": (10, 0, 3, 0)}
 
 
+def test_a_move_task_on_moto_is_reported_as_refused_and_moves_nothing(driver: Driver, capsys) -> None:
+    driver.new_session()
+    (two,) = driver.run_show_data(skip_chunks=(2,))
+    driver.dead_letter(two, record=False)
+
+    code, doc = ops(driver.moto, "redrive", "query_show_data", "--method", "move-task", capsys=capsys)
+
+    assert code == EXIT_AWS_ERROR and doc["error"].startswith("AWS refused StartMessageMoveTask: 500")
+    assert len(driver.receive(driver.dlq_url("QueryShowData"), visibility_s=0)) == 1
+
+
 def test_retry_failed_recounts_a_dead_lettered_chunk_as_done_exactly_once(driver: Driver, capsys) -> None:
     session_id = driver.new_session()
     (one,) = driver.run_show_data(skip_chunks=(1,))
@@ -245,6 +256,10 @@ def test_retry_failed_refuses_an_ended_session(driver: Driver, capsys) -> None:
 
     assert code == EXIT_REFUSED and "COMPLETED" in doc["error"]
     assert driver.counters(session_id) == before
+    # Had it ended just after that check, the transaction's own condition holds it back.
+    assert driver.sessions.uncount_dead_letter(session_id, 1) == []
+    assert driver.counters(session_id) == before
+    assert [e["dead_lettered"] for e in driver.sessions.ledger(session_id) if e["chunk_id"] == 1] == [True, True]
     assert driver.receive(driver.url("QueryShowData")) == []
 
 
