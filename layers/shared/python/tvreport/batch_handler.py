@@ -1,6 +1,7 @@
 """The one shape of every batch-fed handler: Powertools logger, tracer and metrics
 around `process_partial_response`, so failed records are reported one by one
-(ReportBatchItemFailures) and the rest of the batch is acknowledged."""
+(ReportBatchItemFailures) and the rest of the batch is acknowledged. A record whose
+session is gone (SessionGone) is acknowledged: it has nothing left to do."""
 from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
@@ -11,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from tvreport.observability import logger, metrics, tracer
+from tvreport.session_model import SessionGone
 
 M = TypeVar("M", bound=BaseModel)
 RecordHandler = Callable[[Any, LambdaContext], None]
@@ -30,7 +32,11 @@ def batch_handler(on_record: RecordHandler, event_type: EventType = EventType.SQ
 
     @tracer.capture_method
     def record_handler(record: Any, lambda_context: LambdaContext) -> None:
-        on_record(record, lambda_context)
+        try:
+            on_record(record, lambda_context)
+        except SessionGone:
+            # Deleted, ended or missing: nothing left to do, and retrying changes nothing.
+            logger.info("session gone; record acknowledged without work")
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler

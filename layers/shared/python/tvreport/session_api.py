@@ -3,20 +3,25 @@ token), connect, describe, report, delete. Errors are typed; the API handler map
 each type to a status code."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
+
+from botocore.exceptions import ClientError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from tvreport import aws, publisher
 from tvreport.messages import ActivitiesRequest
 from tvreport.netflix.csv_reader import CsvFormatError, read_netflix_csv
+from tvreport.observability import logger
 from tvreport.progress import stage_percentages
 from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import SessionView, Stage, State
+from tvreport.stages.purge import purge_session, upload_key
 
 MAX_CSV_CHARS = 5_000_000  # API Gateway accepts 10 MB bodies; exports are far smaller
 
@@ -34,8 +39,9 @@ class InvalidUpload(ValueError):
 
 
 class StartFailed(RuntimeError):
-    """The first message could not be queued; the session is marked FAILED so it never
-    waits for work that was never sent."""
+    """The session could not be created or its first message queued. A request that
+    can be repeated (a clientToken, a connect) re-sends the start on the repeat;
+    otherwise the session is marked FAILED so it never waits for work never sent."""
 
 
 class CreateSessionBody(BaseModel):
@@ -79,27 +85,48 @@ class SessionService:
             _check_export(body.netflixCsv)
         source = "gandalf" if body.dataKey else ("netflix_csv" if body.netflixCsv is not None else None)
         state = State.CRUNCHING_DATA if source else State.AWAITING_CONNECTION
-        session_id, created = self.sessions.create(
-            str(uuid.uuid4()), source=source, state=state, threshold_percent=self.threshold_percent,
-            client_token=body.clientToken)
-        if created and source == "netflix_csv":
-            key = f"uploads/{session_id}.csv"
-            try:
-                aws.client("s3").put_object(Bucket=self.uploads_bucket, Key=key,
-                                            Body=body.netflixCsv.encode("utf-8"), ContentType="text/csv")
-            except Exception as error:
-                self.sessions.fail(session_id, "START_FAILED", type(error).__name__)
-                raise StartFailed("the export could not be stored; create a new session") from error
-            self._start(ActivitiesRequest(session_id=session_id, source="netflix_csv", upload_key=key))
-        elif created and source == "gandalf":
-            self._start(ActivitiesRequest(session_id=session_id, source="gandalf", data_key=body.dataKey))
+        new_id = str(uuid.uuid4())
+        try:
+            session_id, created = self.sessions.create(
+                new_id, source=source, state=state, threshold_percent=self.threshold_percent,
+                client_token=body.clientToken, start_digest=_create_digest(new_id, body) if source else None)
+        except ClientError as error:  # cancelled past its retries, or throttled past botocore's
+            raise StartFailed("the session could not be created; repeat the request to retry") from error
+        view = self._view(session_id)  # a token whose session was deleted answers 404
+        if source and _start_pending(view):
+            # A new session, or the replay of a create that died before its start was
+            # queued: the same request (same digest) queues the start; another is refused.
+            if not created and view.item.get("start_digest") != _create_digest(session_id, body):
+                raise SessionConflict("this clientToken belongs to another request")
+            if not created:
+                logger.info("start re-sent for a replayed create")
+            self._start_created(session_id, body, replayable=bool(body.clientToken))
         return self.describe(session_id), created
+
+    def _start_created(self, session_id: str, body: CreateSessionBody, replayable: bool) -> None:
+        if body.dataKey is not None:
+            self._start(ActivitiesRequest(session_id=session_id, source="gandalf", data_key=body.dataKey),
+                        replayable)
+            return
+        key = upload_key(session_id)
+        try:  # a replay writes the same bytes to the same key
+            aws.client("s3").put_object(Bucket=self.uploads_bucket, Key=key,
+                                        Body=(body.netflixCsv or "").encode("utf-8"), ContentType="text/csv")
+        except Exception as error:
+            self._start_failed(session_id, error, replayable, "the export could not be stored")
+        self._start(ActivitiesRequest(session_id=session_id, source="netflix_csv", upload_key=key), replayable)
 
     def connect(self, session_id: str, body: ConnectBody) -> dict[str, Any]:
         self._view(session_id)
-        if not self.sessions.connect(session_id, "gandalf"):
-            raise SessionConflict("the session is not awaiting a connection")
-        self._start(ActivitiesRequest(session_id=session_id, source="gandalf", data_key=body.dataKey))
+        digest = _digest(session_id, "gandalf", body.dataKey.get_secret_value().encode("utf-8"))
+        if not self.sessions.connect(session_id, "gandalf", digest):
+            view = self._view(session_id)
+            # A repeated connect re-sends a start that was never queued, with the same key only.
+            if not (_start_pending(view) and view.item.get("start_digest") == digest):
+                raise SessionConflict("the session is not awaiting a connection")
+            logger.info("start re-sent for a repeated connect")
+        self._start(ActivitiesRequest(session_id=session_id, source="gandalf", data_key=body.dataKey),
+                    replayable=True)
         return self.describe(session_id)
 
     def describe(self, session_id: str) -> dict[str, Any]:
@@ -115,11 +142,15 @@ class SessionService:
                 "starSign": item.get("star_sign_result")}
 
     def delete(self, session_id: str) -> dict[str, int]:
-        self._view(session_id)
-        records = self.viewing.delete_session(session_id)
-        aws.client("s3").delete_object(Bucket=self.uploads_bucket, Key=f"uploads/{session_id}.csv")
-        items = self.sessions.delete(session_id)
-        return {"viewingRecordsDeleted": records, "sessionItemsDeleted": items}
+        """Tombstone first, so no stage write lands after this; then delete what exists
+        (the watchdog's purge removes stragglers of stages that were mid-flight)."""
+        view = self._view(session_id)
+        if not self.sessions.tombstone(session_id, view.item.get("client_token")):
+            raise SessionNotFound(f"no session {session_id}")
+        purged = purge_session(session_id, self.sessions, self.viewing, remove_tombstone=False,
+                               uploads_bucket=self.uploads_bucket)
+        # the session item itself is gone too, replaced by its tombstone
+        return {"viewingRecordsDeleted": purged.viewing_records, "sessionItemsDeleted": purged.session_items + 1}
 
     def _view(self, session_id: str) -> SessionView:
         view = self.sessions.get(session_id)
@@ -127,12 +158,36 @@ class SessionService:
             raise SessionNotFound(f"no session {session_id}")
         return view
 
-    def _start(self, request: ActivitiesRequest) -> None:
+    def _start(self, request: ActivitiesRequest, replayable: bool) -> None:
         try:
             publisher.send(self.activities_queue_url, [request])
         except Exception as error:
-            self.sessions.fail(request.session_id, "START_FAILED", type(error).__name__)
-            raise StartFailed("the session could not be started; create a new one") from error
+            self._start_failed(request.session_id, error, replayable, "the session could not be started")
+        self.sessions.mark_start_sent(request.session_id)
+
+    def _start_failed(self, session_id: str, error: Exception, replayable: bool, what: str) -> NoReturn:
+        """Without a way to repeat the request the session is FAILED at once, so it
+        never waits for work that was never sent; with one, it stays for the replay
+        (and the watchdog ends it as stalled if none comes)."""
+        if replayable:
+            raise StartFailed(f"{what}; repeat the request to retry") from error
+        self.sessions.fail(session_id, "START_FAILED", type(error).__name__)
+        raise StartFailed(f"{what}; create a new one") from error
+
+
+def _start_pending(view: SessionView) -> bool:
+    return view.state is State.CRUNCHING_DATA and "start_sent_at" not in view.item
+
+
+def _digest(session_id: str, source: str, payload: bytes) -> str:
+    """What a replay must match to re-send a start (salted by the session id)."""
+    return hashlib.sha256(f"{session_id}\n{source}\n".encode("utf-8") + payload).hexdigest()
+
+
+def _create_digest(session_id: str, body: CreateSessionBody) -> str:
+    if body.dataKey is not None:
+        return _digest(session_id, "gandalf", body.dataKey.get_secret_value().encode("utf-8"))
+    return _digest(session_id, "netflix_csv", (body.netflixCsv or "").encode("utf-8"))
 
 
 def _check_export(text: str) -> None:

@@ -17,6 +17,19 @@ class State(str, Enum):
     FAILED = "FAILED"
 
 
+# Internal only, never shown: DELETE replaces the session item with a tombstone in
+# this state, so every stage write (conditional on CRUNCHING_DATA) fails until the
+# delayed purge removes the tombstone. Tombstones sit in the sparse active index
+# under their own partition value, for that purge to find.
+DELETED_STATE = "DELETED"
+TOMBSTONE_ACTIVE = "deleted"
+
+
+class SessionGone(LookupError):
+    """The session item is missing, deleted (tombstoned), stateless, or no longer
+    crunching: work for it is acknowledged and dropped."""
+
+
 class Stage(str, Enum):
     """Stage names as stored (ledger keys, counters, DLQ mapping)."""
 
@@ -26,6 +39,8 @@ class Stage(str, Enum):
     TV_BFF = "tv_bff"
     STAR_SIGN = "star_sign"
 
+
+_PUBLIC_STATES = frozenset(state.value for state in State)
 
 # Short attribute prefixes for the two chunked stages' counters.
 COUNTER_PREFIX = {Stage.QUERY_SHOW_DATA: "sd", Stage.CRAWL_ROTTEN_TOMATOES: "rt"}
@@ -89,6 +104,10 @@ class SessionView:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> "SessionView":
+        """Raises SessionGone for a tombstone or an item without a public state (a
+        stray write must never pass for a session)."""
+        if item.get("state") not in _PUBLIC_STATES:
+            raise SessionGone("the session item is deleted or has no state")
         def counters(stage: Stage) -> ChunkCounters:
             p = COUNTER_PREFIX[stage]
             return ChunkCounters(_int(item, f"{p}_shows_done"), _int(item, f"{p}_shows_failed"),

@@ -2,36 +2,70 @@
 
 Counting is exactly-once: a chunk is counted by one transaction that puts its ledger
 item (only if absent) and adds to the session's counters, so a redelivered message
-fails the condition and changes nothing."""
+fails the condition and changes nothing. A cancelled transaction is read by its
+CancellationReasons: only a failed ledger condition is a duplicate; a failed session
+condition means the session is gone; a conflict or throttling is retried, then raised.
+
+Every write to a session item carries a condition, so a stage that read the session
+before a DELETE can never bring the item back (DELETE leaves a tombstone first)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from tvreport import aws
 from tvreport.observability import logger
 from tvreport.repositories._dynamo import (
-    expires_at, iso, serialize_item, serialize_values, to_dynamo, utc_now,
+    batch_delete, expires_at, iso, serialize_item, serialize_values, to_dynamo, utc_now,
 )
 from tvreport.session_model import (
-    COUNTER_PREFIX, META_SK, TRIGGER_FLAG, SessionView, Stage, State, ledger_sk, session_pk,
+    COUNTER_PREFIX, DELETED_STATE, META_SK, TOMBSTONE_ACTIVE, TRIGGER_FLAG, SessionGone, SessionView, Stage, State,
+    ledger_sk, session_pk,
 )
 
+__all__ = ["ACTIVE_INDEX", "SessionGone", "SessionRepository"]
+
 ACTIVE_INDEX = "active-sessions"
+TRANSACTION_ATTEMPTS = 5
+TOMBSTONE_TTL = timedelta(days=1)  # a backstop: the watchdog's purge removes it within minutes
+
+# The condition of every stage write: the item exists and is still crunching.
+_CRUNCHING = "attribute_exists(pk) AND #state = :crunching"
+_CRUNCHING_NAMES = {"#state": "state"}
+_CRUNCHING_VALUES = {":crunching": State.CRUNCHING_DATA.value}
+_CONDITION_FAILED = "ConditionalCheckFailed"
 
 
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+def _cancellation_codes(error: ClientError) -> list[str] | None:
+    """The per-item codes of a cancelled transaction (botocore parses them from the
+    modeled TransactionCanceledException), None for any other error."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return None
+    return [str(reason.get("Code", "None")) for reason in error.response.get("CancellationReasons", [])]
+
+
+def _transient_cancellation(error: BaseException) -> bool:
+    return isinstance(error, ClientError) and _cancellation_codes(error) is not None
+
+
+def _log_retry(state) -> None:
+    error = state.outcome.exception()
+    logger.warning("transaction cancelled; retrying", extra={
+        "attempt": state.attempt_number, "reasons": _cancellation_codes(error) if error else None})
 
 
 class SessionRepository:
-    def __init__(self, table_name: str, ttl_days: int, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, table_name: str, ttl_days: int, clock: Callable[[], datetime] = utc_now,
+                 retry_wait: Any = None, transaction_attempts: int = TRANSACTION_ATTEMPTS):
         self._name = table_name
         self._ttl_days = ttl_days
         self._clock = clock
+        self._wait = retry_wait or wait_random_exponential(multiplier=0.05, max=2)  # full jitter
+        self._attempts = transaction_attempts
 
     @property
     def _table(self):
@@ -40,9 +74,10 @@ class SessionRepository:
     def _key(self, session_id: str) -> dict[str, str]:
         return {"pk": session_pk(session_id), "sk": META_SK}
 
-    def _update(self, session_id: str, expression: str, values: dict[str, Any],
-                condition: str | None = None, names: dict[str, str] | None = None) -> bool:
-        """One conditional update of the session item; False when the condition fails."""
+    def _update(self, session_id: str, expression: str, values: dict[str, Any], condition: str,
+                names: dict[str, str] | None = None) -> bool:
+        """One conditional update of the session item (a condition is required: an
+        unconditional update would re-create a deleted item); False when it fails."""
         if expression.startswith("SET "):  # every change is progress, for the watchdog
             expression = "SET updated_at = :now, " + expression[4:]
         values = {**values, ":now": iso(self._clock())}
@@ -50,24 +85,51 @@ class SessionRepository:
             "Key": self._key(session_id),
             "UpdateExpression": expression,
             "ExpressionAttributeValues": to_dynamo(values),
+            "ConditionExpression": condition,
         }
-        if condition:
-            kwargs["ConditionExpression"] = condition
         if names:
             kwargs["ExpressionAttributeNames"] = names
         try:
             self._table.update_item(**kwargs)
             return True
         except ClientError as error:
-            if _conditional_failed(error):
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
 
+    def _update_crunching(self, session_id: str, expression: str, values: dict[str, Any],
+                          extra_condition: str | None = None) -> bool:
+        condition = f"{_CRUNCHING} AND {extra_condition}" if extra_condition else _CRUNCHING
+        return self._update(session_id, expression, {**values, **_CRUNCHING_VALUES}, condition, _CRUNCHING_NAMES)
+
+    def _stage_write(self, session_id: str, expression: str, values: dict[str, Any]) -> None:
+        """A stage's write: the session must be crunching, or the stage stops (SessionGone)."""
+        if not self._update_crunching(session_id, expression, values):
+            raise SessionGone(f"session {session_id} is not crunching")
+
+    def _transact(self, items: list[dict[str, Any]]) -> set[int]:
+        """Run a transaction; returns the indexes whose condition failed (empty when it
+        was applied). Any other cancellation is retried with backoff, then raised."""
+        for attempt in Retrying(stop=stop_after_attempt(self._attempts), wait=self._wait, reraise=True,
+                                retry=retry_if_exception(_transient_cancellation), before_sleep=_log_retry):
+            with attempt:
+                try:
+                    aws.client("dynamodb").transact_write_items(TransactItems=items)
+                    return set()
+                except ClientError as error:
+                    codes = _cancellation_codes(error)
+                    failed = {i for i, code in enumerate(codes or []) if code == _CONDITION_FAILED}
+                    if failed:
+                        return failed
+                    raise
+        raise AssertionError("unreachable: tenacity returns or raises")
+
     # -- lifecycle -------------------------------------------------------------------
     def create(self, session_id: str, *, source: str | None, state: State, threshold_percent: int,
-               client_token: str | None = None) -> tuple[str, bool]:
+               client_token: str | None = None, start_digest: str | None = None) -> tuple[str, bool]:
         """Create a session; with a client token, a repeated create returns the first
-        session instead (returns (session_id, created))."""
+        session instead (returns (session_id, created)). The start digest is what a
+        replay must match to re-send a start that was never queued."""
         now = self._clock()
         item: dict[str, Any] = {
             **self._key(session_id), "session_id": session_id, "state": state.value,
@@ -80,6 +142,8 @@ class SessionRepository:
             item["active"] = "1"
         if client_token:
             item["client_token"] = client_token
+        if start_digest:
+            item["start_digest"] = start_digest
         puts = [{"Put": {"TableName": self._name, "Item": serialize_item(item),
                          "ConditionExpression": "attribute_not_exists(pk)"}}]
         if client_token:
@@ -87,12 +151,11 @@ class SessionRepository:
                           "expires_at": item["expires_at"]}
             puts.append({"Put": {"TableName": self._name, "Item": serialize_item(token_item),
                                  "ConditionExpression": "attribute_not_exists(pk)"}})
-        try:
-            aws.client("dynamodb").transact_write_items(TransactItems=puts)
+        failed = self._transact(puts)
+        if not failed:
             return session_id, True
-        except ClientError as error:
-            if not (client_token and _conditional_failed(error)):
-                raise
+        if 1 not in failed:  # the session put itself: an id that exists already
+            raise RuntimeError("a session with this id exists already")
         existing = self._table.get_item(Key={"pk": f"TOKEN#{client_token}", "sk": "TOKEN"},
                                         ConsistentRead=True).get("Item")
         if not existing:
@@ -103,8 +166,16 @@ class SessionRepository:
         return self._table.get_item(Key=self._key(session_id), ConsistentRead=True).get("Item")
 
     def get(self, session_id: str) -> SessionView | None:
+        """The session, or None when it is missing, deleted or has no state (logged)."""
         item = self.get_item(session_id)
-        return SessionView.from_item(item) if item else None
+        if item is None:
+            return None
+        try:
+            return SessionView.from_item(item)
+        except SessionGone:
+            logger.info("session item without a public state read as gone",
+                        extra={"state": item.get("state") if item.get("state") == DELETED_STATE else None})
+            return None
 
     def crunching(self, session_id: str) -> SessionView | None:
         """The session if work on it should go on; None (logged) if it ended or is gone,
@@ -115,50 +186,52 @@ class SessionRepository:
             return None
         return view
 
-    def connect(self, session_id: str, source: str) -> bool:
-        """AWAITING_CONNECTION -> CRUNCHING_DATA, once."""
+    def connect(self, session_id: str, source: str, start_digest: str) -> bool:
+        """AWAITING_CONNECTION -> CRUNCHING_DATA, once. The digest of the start request
+        lets a repeated connect re-send the same start if the first was never sent."""
         return self._update(
-            session_id, "SET #state = :crunching, #source = :source, active = :one",
+            session_id, "SET #state = :crunching, #source = :source, active = :one, start_digest = :digest",
             {":crunching": State.CRUNCHING_DATA.value, ":awaiting": State.AWAITING_CONNECTION.value,
-             ":source": source, ":one": "1"},
+             ":source": source, ":one": "1", ":digest": start_digest},
             condition="#state = :awaiting", names={"#state": "state", "#source": "source"})
+
+    def mark_start_sent(self, session_id: str) -> bool:
+        """Record that the first stage's message was queued (a replay re-sends until then)."""
+        return self._update_crunching(session_id, "SET start_sent_at = :now", {})
 
     def fail(self, session_id: str, reason: str, detail: str = "") -> bool:
         """End a crunching session as FAILED with a reason code (first reason wins)."""
-        return self._update(
+        return self._update_crunching(
             session_id, "SET #state = :failed, failure_reason = :reason, failure_detail = :detail, "
             "ended_at = :now REMOVE active",
-            {":failed": State.FAILED.value, ":reason": reason, ":detail": detail[:500],
-             ":crunching": State.CRUNCHING_DATA.value},
-            condition="#state = :crunching", names={"#state": "state"})
+            {":failed": State.FAILED.value, ":reason": reason, ":detail": detail[:500]})
 
     def complete(self, session_id: str, statistics: dict[str, Any], partial: bool = False) -> bool:
-        return self._update(
+        return self._update_crunching(
             session_id, "SET #state = :completed, statistics = :stats, report_partial = :partial, "
             "completed_at = :now, ended_at = :now REMOVE active",
-            {":completed": State.COMPLETED.value, ":stats": statistics, ":partial": partial,
-             ":crunching": State.CRUNCHING_DATA.value},
-            condition="#state = :crunching", names={"#state": "state"})
+            {":completed": State.COMPLETED.value, ":stats": statistics, ":partial": partial})
 
     # -- queryActivities -------------------------------------------------------------
     def record_activity_pages(self, session_id: str, pages_done: int, pages_total: int,
                               date_format: str | None) -> None:
-        self._update(session_id, "SET activity_pages_done = :done, activity_pages_total = :total, "
-                     "date_format = :fmt",
-                     {":done": pages_done, ":total": pages_total, ":fmt": date_format or ""})
+        self._stage_write(session_id, "SET activity_pages_done = :done, activity_pages_total = :total, "
+                          "date_format = :fmt",
+                          {":done": pages_done, ":total": pages_total, ":fmt": date_format or ""})
 
     def set_totals(self, session_id: str, *, total_shows: int, total_chunks: int, movies: int,
                    activities: int, rejected: int) -> None:
         """Idempotent: a redelivered split writes the same numbers."""
-        self._update(session_id, "SET total_shows = :shows, total_chunks = :chunks, movies = :movies, "
-                     "activities = :acts, rejected_rows = :rej, activities_done_at = :now",
-                     {":shows": total_shows, ":chunks": total_chunks, ":movies": movies,
-                      ":acts": activities, ":rej": rejected})
+        self._stage_write(session_id, "SET total_shows = :shows, total_chunks = :chunks, movies = :movies, "
+                          "activities = :acts, rejected_rows = :rej, activities_done_at = :now",
+                          {":shows": total_shows, ":chunks": total_chunks, ":movies": movies,
+                           ":acts": activities, ":rej": rejected})
 
     # -- chunk counting ------------------------------------------------------------
     def count_chunk(self, session_id: str, stage: Stage, chunk_id: int, *, shows_done: int,
                     shows_failed: int, dead_lettered: bool = False) -> bool:
-        """Count one executed chunk exactly once; False for a duplicate."""
+        """Count one executed chunk exactly once; False for a duplicate. Raises
+        SessionGone when the session is missing, deleted or ended (nothing counted)."""
         prefix = COUNTER_PREFIX[stage]
         chunk_counter = f"{prefix}_chunks_failed" if dead_lettered else f"{prefix}_chunks_done"
         now = iso(self._clock())
@@ -171,46 +244,45 @@ class SessionRepository:
             "Key": serialize_item(self._key(session_id)),
             "UpdateExpression": f"ADD {chunk_counter} :one, {prefix}_shows_done :done, "
                                 f"{prefix}_shows_failed :failed SET updated_at = :now",
-            "ConditionExpression": "attribute_exists(pk)",
+            "ConditionExpression": _CRUNCHING,
+            "ExpressionAttributeNames": _CRUNCHING_NAMES,
             "ExpressionAttributeValues": serialize_values(
-                {":one": 1, ":done": shows_done, ":failed": shows_failed, ":now": now}),
+                {":one": 1, ":done": shows_done, ":failed": shows_failed, ":now": now, **_CRUNCHING_VALUES}),
         }
-        try:
-            aws.client("dynamodb").transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._name, "Item": serialize_item(ledger),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Update": update},
-            ])
-            return True
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
+        failed = self._transact([
+            {"Put": {"TableName": self._name, "Item": serialize_item(ledger),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Update": update},
+        ])
+        if 0 in failed:  # the ledger item exists: counted before
+            return False
+        if failed:
+            raise SessionGone(f"session {session_id} is not crunching; chunk not counted")
+        return True
 
     # -- AI-stage triggers -----------------------------------------------------------
     def claim_trigger(self, session_id: str, stage: Stage) -> bool:
         """Claim a follow-up stage; only one caller ever gets True."""
         flag = TRIGGER_FLAG[stage]
-        return self._update(session_id, f"SET {flag}_requested_at = :now",
-                            {":crunching": State.CRUNCHING_DATA.value},
-                            condition=f"attribute_not_exists({flag}_requested_at) AND #state = :crunching",
-                            names={"#state": "state"})
+        return self._update_crunching(session_id, f"SET {flag}_requested_at = :now", {},
+                                      extra_condition=f"attribute_not_exists({flag}_requested_at)")
 
-    def release_trigger(self, session_id: str, stage: Stage) -> None:
+    def release_trigger(self, session_id: str, stage: Stage) -> bool:
         """Undo a claim whose send failed, so the retried stream record claims again."""
         flag = TRIGGER_FLAG[stage]
-        self._update(session_id, f"REMOVE {flag}_requested_at SET updated_at = :now", {},
-                     condition=f"attribute_not_exists({flag}_sent_at)")
+        return self._update_crunching(session_id, f"REMOVE {flag}_requested_at SET updated_at = :now", {},
+                                      extra_condition=f"attribute_not_exists({flag}_sent_at)")
 
-    def mark_trigger_sent(self, session_id: str, stage: Stage) -> None:
+    def mark_trigger_sent(self, session_id: str, stage: Stage) -> bool:
         flag = TRIGGER_FLAG[stage]
-        self._update(session_id, f"SET {flag}_sent_at = :now", {})
+        return self._update_crunching(session_id, f"SET {flag}_sent_at = :now", {})
 
     def store_ai_result(self, session_id: str, stage: Stage, result: dict[str, Any]) -> bool:
-        """Write an AI stage's result once; a second message changes nothing."""
+        """Write an AI stage's result once, while the session crunches; a second message
+        (or one after the session ended) changes nothing."""
         flag = TRIGGER_FLAG[stage]
-        return self._update(session_id, f"SET {stage.value}_result = :result, {flag}_done_at = :now",
-                             {":result": result}, condition=f"attribute_not_exists({flag}_done_at)")
+        return self._update_crunching(session_id, f"SET {stage.value}_result = :result, {flag}_done_at = :now",
+                                      {":result": result}, extra_condition=f"attribute_not_exists({flag}_done_at)")
 
     # -- operator actions (python -m ops) --------------------------------------
     def cancel(self, session_id: str) -> bool:
@@ -283,33 +355,75 @@ class SessionRepository:
         return [item for _, item in dead]
 
     # -- watchdog / deletion -------------------------------------------------------
-    def active_sessions(self) -> Iterator[SessionView]:
-        kwargs: dict[str, Any] = {"IndexName": ACTIVE_INDEX, "KeyConditionExpression": Key("active").eq("1")}
+    def _index_items(self, key_condition: Any) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"IndexName": ACTIVE_INDEX, "KeyConditionExpression": key_condition}
         while True:
             page = self._table.query(**kwargs)
-            for item in page.get("Items", []):
-                full = self.get_item(str(item["session_id"]))
-                if full:
-                    yield SessionView.from_item(full)
+            yield from page.get("Items", [])
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def delete(self, session_id: str) -> int:
-        """Delete the session item, its ledger and its client token; returns items deleted."""
-        item = self.get_item(session_id)
-        keys = []
+    def active_sessions(self) -> Iterator[SessionView]:
+        for item in self._index_items(Key("active").eq("1")):
+            view = self.get(str(item["session_id"]))  # the index lags: re-read, skip what is gone
+            if view is not None:
+                yield view
+
+    def tombstone(self, session_id: str, client_token: str | None = None) -> bool:
+        """Replace the session item by a tombstone (no personal data, short TTL), once;
+        False if it is missing or deleted already. Every later stage write fails. The
+        client token stays on it so a purge cut short still finds the token item."""
+        now = self._clock()
+        item: dict[str, Any] = {**self._key(session_id), "session_id": session_id, "state": DELETED_STATE,
+                                "active": TOMBSTONE_ACTIVE, "updated_at": iso(now), "deleted_at": iso(now),
+                                "expires_at": int((now + TOMBSTONE_TTL).timestamp())}
+        if client_token:
+            item["client_token"] = client_token
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_exists(pk) AND #state <> :deleted",
+                                 ExpressionAttributeNames={"#state": "state"},
+                                 ExpressionAttributeValues={":deleted": DELETED_STATE})
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def tombstones(self, deleted_before: datetime) -> Iterator[str]:
+        """Ids of sessions tombstoned before the moment (the sparse index, by updated_at)."""
+        condition = Key("active").eq(TOMBSTONE_ACTIVE) & Key("updated_at").lt(iso(deleted_before))
+        for item in self._index_items(condition):
+            yield str(item["session_id"])
+
+    def purge(self, session_id: str, *, remove_tombstone: bool) -> int:
+        """Delete a tombstoned session's ledger and other items and its client token,
+        keeping the tombstone unless told; returns items deleted."""
+        tombstone = self.get_item(session_id)
+        if tombstone is None:
+            return 0  # purged already
+        if tombstone.get("state") != DELETED_STATE:
+            raise RuntimeError("refusing to purge a session that is not deleted")
+        client_token = tombstone.get("client_token")
+        keys: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(session_pk(session_id)),
-                                  "ProjectionExpression": "pk, sk"}
+                                  "ProjectionExpression": "pk, sk", "ConsistentRead": True}
         while True:
             page = self._table.query(**kwargs)
-            keys.extend({"pk": i["pk"], "sk": i["sk"]} for i in page.get("Items", []))
+            keys.extend({"pk": i["pk"], "sk": i["sk"]} for i in page.get("Items", []) if i["sk"] != META_SK)
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        if item and item.get("client_token"):
-            keys.append({"pk": f"TOKEN#{item['client_token']}", "sk": "TOKEN"})
-        with self._table.batch_writer() as batch:
-            for key in keys:
-                batch.delete_item(Key=key)
-        return len(keys)
+        if client_token:
+            keys.append({"pk": f"TOKEN#{client_token}", "sk": "TOKEN"})
+        deleted = batch_delete(self._table, keys, wait=self._wait)
+        if remove_tombstone:  # last, so a purge cut short is found and re-run by the next sweep
+            try:
+                self._table.delete_item(Key=self._key(session_id), ConditionExpression="#state = :deleted",
+                                        ExpressionAttributeNames={"#state": "state"},
+                                        ExpressionAttributeValues={":deleted": DELETED_STATE})
+                deleted += 1
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return deleted

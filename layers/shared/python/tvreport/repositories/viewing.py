@@ -12,7 +12,7 @@ from boto3.dynamodb.conditions import Key
 
 from tvreport import aws
 from tvreport.records import ViewingRecord
-from tvreport.repositories._dynamo import expires_at, utc_now
+from tvreport.repositories._dynamo import batch_delete, expires_at, utc_now
 
 
 def play_key(watched_on: date, episode: str) -> str:
@@ -61,10 +61,7 @@ class ViewingRepository:
 
     def delete_session(self, session_id: str) -> int:
         keys = [{"session_id": i["session_id"], "show_key": i["show_key"]} for i in self.items(session_id)]
-        with self._table.batch_writer() as batch:
-            for key in keys:
-                batch.delete_item(Key=key)
-        return len(keys)
+        return batch_delete(self._table, keys)
 
 
 def to_record(item: dict[str, Any], as_of: date) -> ViewingRecord:

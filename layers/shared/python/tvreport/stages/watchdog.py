@@ -9,6 +9,7 @@ from tvreport.observability import logger
 from tvreport.progress import is_ready
 from tvreport.repositories._dynamo import utc_now
 from tvreport.session_model import TRIGGER_FLAG, SessionView
+from tvreport.stages import purge
 from tvreport.stages.tracker import TrackerDeps, finalize, send
 
 RESEND_AFTER = timedelta(minutes=2)
@@ -35,6 +36,7 @@ def sweep(deps: TrackerDeps, stall_timeout: timedelta, now: datetime | None = No
             outcome["completed"] += finalize(view, deps, partial=True)
         else:
             outcome["failed"] += deps.sessions.fail(view.session_id, "STALLED", "no progress before the stall timeout")
+    purge.sweep_deleted(deps.sessions, deps.viewing, now)  # second pass of DELETE: stragglers, tombstones
     logger.info("watchdog sweep", extra=outcome)
     return outcome
 
