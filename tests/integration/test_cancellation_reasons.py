@@ -1,8 +1,11 @@
 """A cancelled transaction read by its CancellationReasons (moto plus DynamoDB's own
 error shapes at the boto edge): only a failed ledger condition is a duplicate; a
 failed session condition drops the work; a conflict or throttling is retried, then
-fails the record, and nothing is ever acknowledged uncounted."""
+fails the record, and nothing is ever acknowledged uncounted. Batch deletes re-send
+UnprocessedItems, bounded."""
 from __future__ import annotations
+
+import json
 
 import boto3
 import pytest
@@ -11,16 +14,19 @@ from botocore.exceptions import ClientError
 from tenacity import wait_none
 
 from tests.integration.conftest import REGION
-from tests.support.aws_edge import Edge, cancelled
-from tests.support.events import sqs_event
-from tests.support.handlers import FakeContext
-from tvreport import aws
+from tests.support.aws_edge import Edge, all_unprocessed, cancelled
+from tests.support.events import api_event, sqs_event
+from tests.support.handlers import FakeContext, load_handler
+from tvreport import aws, env_keys
 from tvreport.batch_handler import batch_handler, parse_message
 from tvreport.messages import RtChunk
+from tvreport.repositories._dynamo import BATCH_ATTEMPTS, UnprocessedItemsLeft, batch_delete
 from tvreport.repositories.sessions import SessionGone, SessionRepository
+from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import Stage, State, ledger_sk, session_pk
 
 TRANSACT = "TransactWriteItems"
+BATCH = "BatchWriteItem"
 
 
 @pytest.fixture
@@ -134,3 +140,33 @@ def test_create_retries_a_conflict_and_reads_a_token_condition_as_a_replay(repo,
     with pytest.raises(ClientError):
         repo.create("c", source=None, state=State.AWAITING_CONNECTION, threshold_percent=97, client_token="tok-2")
     assert repo.get("c") is None
+
+
+def test_batch_deletes_resend_unprocessed_items_with_backoff_and_give_up_bounded(moto_tables):
+    viewing = ViewingRepository(moto_tables["viewing"], ttl_days=1)
+    for n in range(30):  # two batches: 25 + 5
+        viewing.add_plays("s-1", f"show#{n:02d}", title=f"Show {n}", kind="show", plays={"2024-01-01|e1"})
+    edge = Edge(aws.table(moto_tables["viewing"]).meta.client)
+    edge.answer(BATCH, all_unprocessed, all_unprocessed)  # the first batch is refused twice
+    assert viewing.delete_session("s-1") == 30
+    assert edge.calls[BATCH] == 4 and viewing.items("s-1") == []
+
+    viewing.add_plays("s-2", "show#a", title="A", kind="show", plays={"2024-01-01|e1"})
+    edge.answer(BATCH, *[all_unprocessed] * BATCH_ATTEMPTS)
+    with pytest.raises(UnprocessedItemsLeft):
+        batch_delete(aws.table(moto_tables["viewing"]), [{"session_id": "s-2", "show_key": "show#a"}],
+                     wait=wait_none())
+    assert len(viewing.items("s-2")) == 1  # raised, never reported as deleted
+
+
+def test_a_create_cancelled_past_its_retries_answers_503(moto_tables, function_env):
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="uploads")
+    queue_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="activities")["QueueUrl"]
+    function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queue_url, env_keys.UPLOADS_BUCKET: "uploads"})
+    api = load_handler("api")
+    api.service.sessions = SessionRepository(moto_tables["sessions"], ttl_days=1, retry_wait=wait_none())
+    Edge(aws.client("dynamodb")).answer(TRANSACT, *[cancelled("TransactionConflict", "None")] * 5)
+    response = api.handler(api_event("POST", "/sessions", {"dataKey": "k", "clientToken": "tok-503"}), FakeContext())
+    assert response["statusCode"] == 503 and "repeat the request" in json.loads(response["body"])["message"]
+    response = api.handler(api_event("POST", "/sessions", {"dataKey": "k", "clientToken": "tok-503"}), FakeContext())
+    assert response["statusCode"] == 201  # the repeat creates it
