@@ -377,6 +377,7 @@ class SessionRepository:
         now = self._clock()
         item: dict[str, Any] = {**self._key(session_id), "session_id": session_id, "state": DELETED_STATE,
                                 "active": TOMBSTONE_ACTIVE, "updated_at": iso(now), "deleted_at": iso(now),
+                                "created_at": iso(now),  # whichever of the two sorts the index
                                 "expires_at": int((now + TOMBSTONE_TTL).timestamp())}
         if client_token:
             item["client_token"] = client_token
@@ -391,10 +392,13 @@ class SessionRepository:
             raise
 
     def tombstones(self, deleted_before: datetime) -> Iterator[str]:
-        """Ids of sessions tombstoned before the moment (the sparse index, by updated_at)."""
-        condition = Key("active").eq(TOMBSTONE_ACTIVE) & Key("updated_at").lt(iso(deleted_before))
-        for item in self._index_items(condition):
-            yield str(item["session_id"])
+        """Ids of sessions tombstoned before the moment: their own index partition, ids
+        from `pk` and the age from the item, so a keys-only index serves too."""
+        for key in self._index_items(Key("active").eq(TOMBSTONE_ACTIVE)):
+            session_id = str(key["pk"]).removeprefix(session_pk(""))
+            item = self.get_item(session_id)
+            if item and item.get("state") == DELETED_STATE and str(item.get("deleted_at", "")) < iso(deleted_before):
+                yield session_id
 
     def purge(self, session_id: str, *, remove_tombstone: bool) -> int:
         """Delete a tombstoned session's ledger and other items and its client token,
