@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -37,6 +38,7 @@ def batch_handler(on_record: RecordHandler, event_type: EventType = EventType.SQ
         except SessionGone:
             # Deleted, ended or missing: nothing left to do, and retrying changes nothing.
             logger.info("session gone; record acknowledged without work")
+            metrics.add_metric(name="RecordsForGoneSessions", unit=MetricUnit.Count, value=1)
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler

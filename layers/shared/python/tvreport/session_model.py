@@ -108,6 +108,7 @@ class SessionView:
         stray write must never pass for a session)."""
         if item.get("state") not in _PUBLIC_STATES:
             raise SessionGone("the session item is deleted or has no state")
+
         def counters(stage: Stage) -> ChunkCounters:
             p = COUNTER_PREFIX[stage]
             return ChunkCounters(_int(item, f"{p}_shows_done"), _int(item, f"{p}_shows_failed"),
