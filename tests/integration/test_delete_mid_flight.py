@@ -194,3 +194,37 @@ def test_the_watchdog_sweep_runs_the_second_pass(world, moto_tables):
     deps = TrackerDeps(world.sessions, world.viewing, world.cache, {})
     sweep(deps, timedelta(hours=1), now=later())
     assert world.items(sid) == {"sessions": [], "viewing": []}
+
+
+def test_show_data_and_ai_stages_mid_flight_write_nothing_back(world):
+    from tvreport.clients.ai import TvPersonalityAI
+    from tvreport.messages import AiStageRequest, ShowChunk, ShowRef
+    from tvreport.stages import ai_stages, query_show_data
+
+    sid = world.start()
+    world.viewing.add_plays(sid, "show#dark", title="Dark", kind="show", plays={"2024-01-01|e1"})
+
+    def tmdb():
+        world.delete(sid)  # DELETE arrives while TMDB is asked
+        raise UpstreamError("timed out", service="tmdb")
+
+    deps = query_show_data.ShowDataDeps(world.sessions, world.viewing, world.cache, world.queue["show-data"], tmdb)
+    handler = batch_handler(lambda record, _: query_show_data.handle(parse_message(record, ShowChunk), deps))
+    chunk = ShowChunk(session_id=sid, chunk_id=0, shows=[ShowRef(show_key="show#dark", title="Dark")])
+    assert handler(sqs_event([chunk.model_dump_json()]), FakeContext()) == {"batchItemFailures": []}
+    only_a_tombstone(world, sid)
+
+    other = world.start()
+
+    def ai():
+        world.delete(other)  # DELETE arrives while the AI picks
+        return TvPersonalityAI(api_key=None)
+
+    ai_deps = ai_stages.AiDeps(world.sessions, world.viewing, world.cache, ai)
+    ai_handler = batch_handler(lambda record, _: ai_stages.handle(parse_message(record, AiStageRequest), ai_deps))
+    request = AiStageRequest(session_id=other, stage=Stage.STAR_SIGN.value)
+    assert ai_handler(sqs_event([request.model_dump_json()]), FakeContext()) == {"batchItemFailures": []}
+    only_a_tombstone(world, other)
+
+    assert world.sweep() == 2
+    assert world.items(sid) == world.items(other) == {"sessions": [], "viewing": []}
