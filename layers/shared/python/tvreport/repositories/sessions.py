@@ -345,13 +345,8 @@ class SessionRepository:
             "ConditionExpression": "#state = :crunching", "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": serialize_values(values),
         }}
-        try:
-            aws.client("dynamodb").transact_write_items(TransactItems=[*deletes, update])
-        except ClientError as error:
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-            if "ConditionalCheckFailed" in reasons:
-                return []
-            raise  # TransactionConflict or throttling: nothing changed, the caller may retry
+        if self._transact([*deletes, update]):  # a conflict or throttling is retried, then raised
+            return []
         return [item for _, item in dead]
 
     # -- watchdog / deletion -------------------------------------------------------
