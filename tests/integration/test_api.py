@@ -114,7 +114,7 @@ def test_a_client_token_is_bound_to_its_request(api):
     status, first = api("POST", "/sessions", {"dataKey": "key-a", "clientToken": token})
     assert status == 201
     status, other = api("POST", "/sessions", {"dataKey": "key-b", "clientToken": token})
-    assert status == 409 and "different request" in other["message"] and "key-" not in json.dumps(other)
+    assert status == 409 and "another request" in other["message"] and "key-" not in json.dumps(other)
     status, replay = api("POST", "/sessions", {"dataKey": "key-a", "clientToken": token})
     assert (status, replay["sessionId"]) == (200, first["sessionId"])
     token_item = boto3.resource("dynamodb", region_name=REGION).Table(

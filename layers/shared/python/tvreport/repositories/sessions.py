@@ -175,7 +175,7 @@ class SessionRepository:
         if not existing:
             return None
         if existing.get("request_digest", "") != (request_digest or ""):
-            raise ClientTokenReused("this clientToken was used for a different request")
+            raise ClientTokenReused("this clientToken was used for another request")
         return str(existing["session_id"])
 
     def get_item(self, session_id: str) -> dict[str, Any] | None:
