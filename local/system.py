@@ -225,7 +225,7 @@ class LocalSystem:
         if netflix_csv is None and self.options.netflix_csv is not None and viewer is None:
             netflix_csv = self.options.netflix_csv.read_text(encoding="utf-8-sig")
         if netflix_csv is not None and not via_gandalf:
-            body: dict[str, str] = {"netflixCsv": netflix_csv}
+            body: dict[str, str] = self._export_body(netflix_csv)
         else:
             data_key = secrets.token_urlsafe(24)
             if netflix_csv is not None:
@@ -238,6 +238,22 @@ class LocalSystem:
         if response.status_code not in (200, 201):
             raise RuntimeError(f"POST /sessions answered {response.status_code}: {response.text[:500]}")
         return str(response.json()["sessionId"])
+
+    def _export_body(self, netflix_csv: str) -> dict[str, str]:
+        """Inline when it fits the API's byte limit, else a presigned upload (POST /uploads)."""
+        from tvreport.session_api import MAX_INLINE_BODY_BYTES
+
+        data = netflix_csv.encode("utf-8")
+        if len(data) < MAX_INLINE_BODY_BYTES - 1_000_000:  # JSON escaping adds a little
+            return {"netflixCsv": netflix_csv}
+        return {"uploadId": self.upload_export(data)}
+
+    def upload_export(self, data: bytes) -> str:
+        """Upload an export by the presigned POST the API hands out; its uploadId."""
+        ticket = self._http.post(f"{self.api_url}/uploads").raise_for_status().json()
+        files = {"file": ("NetflixViewingHistory.csv", data, "text/csv")}
+        self._http.post(ticket["url"], data=ticket["fields"], files=files).raise_for_status()
+        return str(ticket["uploadId"])
 
     def get_session(self, session_id: str) -> dict[str, Any]:
         response = self._http.get(f"{self.api_url}/sessions/{session_id}")

@@ -8,6 +8,7 @@ A bad value stops synthesis with a message naming the key and the allowed range.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -113,6 +114,15 @@ class PipelineConfig:
     upstream_rate_limits: str = ""
     api_rate_limit: int = 20  # steady requests per second, whole API
     api_burst_limit: int = 40
+    # Comma-separated origins a browser on another site may call the API from, e.g.
+    # "https://app.example.com"; empty: no CORS (the web page is served same-origin).
+    api_allowed_origins: str = ""
+    # Comma-separated client names: each gets an API key (header X-Api-Key) in one usage
+    # plan with the per-client rate, burst and daily quota below; empty: no keys.
+    api_keys: str = ""
+    api_key_rate_limit: int = 5
+    api_key_burst_limit: int = 10
+    api_key_quota_per_day: int = 10000
     log_retention: str = "ONE_MONTH"  # an aws_logs.RetentionDays name
     stream_batch_size: int = 100
     stream_retry_attempts: int = 4
@@ -147,6 +157,7 @@ class PipelineConfig:
         _check_range("session_ttl_days", self.session_ttl_days, 1, 365)
         _check_range("stall_timeout_seconds", self.stall_timeout_seconds, 60, 86400)
         _check_rate_limits(self.upstream_rate_limits)
+        _check_api_edge(self)
         _check_range("watchdog_rate_minutes", self.watchdog_rate_minutes, 1, 1440)
         _check_range("show_cache_max_age_days", self.show_cache_max_age_days, 1, 3650)
         _check_range("api_rate_limit", self.api_rate_limit, 1, 10000)
@@ -184,6 +195,14 @@ class PipelineConfig:
             _check_range(f"functions.{name}.timeout_seconds", spec.timeout_seconds, *_TIMEOUT_RANGE)
             _check_range(f"functions.{name}.memory_mb", spec.memory_mb, *_MEMORY_RANGE)
 
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.api_allowed_origins.split(",") if origin.strip()]
+
+    @property
+    def api_clients(self) -> list[str]:
+        return [client.strip() for client in self.api_keys.split(",") if client.strip()]
+
     def stage(self, directory: str) -> QueueStageSpec:
         for spec in self.queue_stages:
             if spec.directory == directory:
@@ -214,6 +233,19 @@ def _check_rate_limits(raw: str) -> None:
         isinstance(v, int) and not isinstance(v, bool) and v > 0 or v is None for v in limits.values()
     ):
         raise ConfigError('upstream_rate_limits must map services to positive integers or null, e.g. {"tmdb": 40}')
+
+
+def _check_api_edge(config: PipelineConfig) -> None:
+    for origin in config.allowed_origins:
+        parsed = urlparse(origin)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path or origin.endswith("/"):
+            raise ConfigError(f"api_allowed_origins: {origin!r} is not an origin like https://app.example.com")
+    for client in config.api_clients:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", client):
+            raise ConfigError(f"api_keys: {client!r} is not a client name (1-64 of A-Z a-z 0-9 _ -)")
+    _check_range("api_key_rate_limit", config.api_key_rate_limit, 1, 10000)
+    _check_range("api_key_burst_limit", config.api_key_burst_limit, config.api_key_rate_limit, 5000)
+    _check_range("api_key_quota_per_day", config.api_key_quota_per_day, 1, 100_000_000)
 
 
 def _check_range(key: str, value: int, low: int, high: int) -> None:

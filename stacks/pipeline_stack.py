@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import PipelineConfig
-from stacks.constructs import DataStores, PipelineApi, PipelineFunction, QueueWorker, StreamConsumer
+from stacks.constructs import ApiEdge, DataStores, PipelineApi, PipelineFunction, QueueWorker, StreamConsumer
 from stacks.layers import dependencies_layer, shared_layer
 from tvreport import env_keys
 
@@ -82,7 +82,10 @@ class PipelineStack(Stack):
             handler=self.functions["api"],
             rate_limit=config.api_rate_limit,
             burst_limit=config.api_burst_limit,
+            edge=ApiEdge(config.allowed_origins, config.api_clients, config.api_key_rate_limit,
+                         config.api_key_burst_limit, config.api_key_quota_per_day),
         )
+        self.functions["api"].add_environment(env_keys.API_ALLOWED_ORIGINS, ",".join(config.allowed_origins))
         self._outputs()
 
     # -- functions -----------------------------------------------------------
@@ -130,6 +133,7 @@ class PipelineStack(Stack):
             stores.show_cache.grant_read_write_data(fn[directory])
         stores.uploads.grant_put(fn["api"])
         stores.uploads.grant_delete(fn["api"])  # DELETE /sessions/{id} removes the export too
+        stores.uploads.grant_read(fn["api"], "uploads/incoming/*")  # POST /sessions {uploadId}: check, move
         stores.uploads.grant_read(fn["query_activities"])
         for directory in ("api", "query_activities"):
             fn[directory].add_environment(env_keys.UPLOADS_BUCKET, stores.uploads.bucket_name)

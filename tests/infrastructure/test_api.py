@@ -13,7 +13,10 @@ ROUTES = {
     ("DELETE", "/sessions/{id}"),
     ("POST", "/sessions/{id}/connect"),
     ("GET", "/sessions/{id}/report"),
+    ("POST", "/sessions/{id}/cancel"),
+    ("POST", "/uploads"),
     ("GET", "/openapi.json"),
+    ("GET", "/docs"),
 }
 
 
@@ -81,3 +84,12 @@ def test_outputs_name_the_api_url_tables_bucket_and_secrets(queries: TemplateQue
     } <= set(outputs)
     for name in ("GandalfPrivateKeySecretName", "TmdbApiKeySecretName", "OpenAiApiKeySecretName"):
         assert "aws secretsmanager put-secret-value" in outputs[name]["Description"]
+
+
+def test_by_default_no_cors_and_no_api_keys(queries: TemplateQueries) -> None:
+    methods = queries.of_type("AWS::ApiGateway::Method").values()
+    assert {m["Properties"]["HttpMethod"] for m in methods} <= {"GET", "POST", "DELETE"}  # no preflight mocks
+    assert not any(m["Properties"].get("ApiKeyRequired") for m in methods)
+    assert not queries.of_type("AWS::ApiGateway::UsagePlan") and not queries.of_type("AWS::ApiGateway::ApiKey")
+    env = queries.props(queries.function_id("api"))["Environment"]["Variables"]
+    assert env["API_ALLOWED_ORIGINS"] == ""

@@ -158,4 +158,12 @@ def test_uploads_bucket_is_written_by_the_api_and_read_by_query_activities(queri
     writers = {d for d in FUNCTIONS if bucket in queries.granted_ids(d, "s3:PutObject")}
     readers = {d for d in FUNCTIONS if bucket in queries.granted_ids(d, "s3:GetObject*")}
     deleters = {d for d in FUNCTIONS if bucket in queries.granted_ids(d, "s3:DeleteObject*")}
-    assert (writers, readers, deleters) == ({"api"}, {"query_activities"}, {"api"})
+    assert (writers, readers, deleters) == ({"api"}, {"api", "query_activities"}, {"api"})  # api: uploads/incoming/ only
+
+
+def test_the_api_reads_only_incoming_uploads_never_a_sessions_export(queries: TemplateQueries) -> None:
+    import json
+
+    reads = [json.dumps(grant.resource) for grant in queries.grants("api") if grant.action == "s3:GetObject*"]
+    objects = [resource for resource in reads if "Fn::Join" in resource]  # object ARNs: bucket ARN + /key
+    assert objects and all(resource.endswith('"/uploads/incoming/*"]]}') for resource in objects), objects

@@ -166,7 +166,7 @@ def test_a_create_cancelled_past_its_retries_answers_503(moto_tables, function_e
     api = load_handler("api")
     api.service.sessions = SessionRepository(moto_tables["sessions"], ttl_days=1, retry_wait=wait_none())
     Edge(aws.client("dynamodb")).answer(TRANSACT, *[cancelled("TransactionConflict", "None")] * 5)
-    response = api.handler(api_event("POST", "/sessions", {"dataKey": "k", "clientToken": "tok-503"}), FakeContext())
+    response = api.handler(api_event("POST", "/sessions", {"dataKey": "k", "clientToken": "tok-503-000000001"}), FakeContext())
     assert response["statusCode"] == 503 and "repeat the request" in json.loads(response["body"])["message"]
-    response = api.handler(api_event("POST", "/sessions", {"dataKey": "k", "clientToken": "tok-503"}), FakeContext())
+    response = api.handler(api_event("POST", "/sessions", {"dataKey": "k", "clientToken": "tok-503-000000001"}), FakeContext())
     assert response["statusCode"] == 201  # the repeat creates it

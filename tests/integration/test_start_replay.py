@@ -58,7 +58,7 @@ def start_pending(api, session_id: str) -> bool:
 
 def test_a_replayed_create_sends_the_start_the_first_never_sent(api, real_fixtures):
     csv_text = (real_fixtures / "netflix" / "simranvatsa_NetflixViewingHistory.csv").read_text()
-    body = {"netflixCsv": csv_text, "clientToken": "replay-me-0001"}
+    body = {"netflixCsv": csv_text, "clientToken": "replay-me-0000000001"}
     api.sqs_edge.answer(SEND, sqs_entries_failed)
     status, failed = api("POST", "/sessions", body)
     assert status == 503 and "repeat the request" in failed["message"]
@@ -92,8 +92,8 @@ def test_a_replayed_create_sends_the_start_the_first_never_sent(api, real_fixtur
 
 def test_a_replay_with_another_body_is_refused_and_sends_nothing(api):
     api.sqs_edge.answer(SEND, sqs_entries_failed)
-    assert api("POST", "/sessions", {"dataKey": "key-1", "clientToken": "tok-other-01"})[0] == 503
-    status, body = api("POST", "/sessions", {"dataKey": "key-2", "clientToken": "tok-other-01"})
+    assert api("POST", "/sessions", {"dataKey": "key-1", "clientToken": "tok-other-00000001"})[0] == 503
+    status, body = api("POST", "/sessions", {"dataKey": "key-2", "clientToken": "tok-other-00000001"})
     assert status == 409 and "another request" in body["message"] and "key-2" not in json.dumps(body)
     assert drain(api.queues["activities"]) == []
 

@@ -101,3 +101,18 @@ def test_unknown_resource_or_method_is_api_gateways_403(deployment: SmallDeploym
     assert unknown_path.status_code == 403 == wrong_method.status_code
     assert unknown_path.json() == {"message": "Missing Authentication Token"}
     assert deployment.recorded("api") == []  # the function never ran
+
+
+def test_redirects_html_and_binary_proxy_responses_pass_through() -> None:
+    import base64
+
+    from local.api_gateway import proxy_response
+
+    redirect = proxy_response({"statusCode": 302, "headers": {"Location": "/sessions/x"}, "body": ""})
+    assert (redirect.status_code, redirect.headers["Location"]) == (302, "/sessions/x")
+    page = proxy_response({"statusCode": 200, "headers": {"Content-Type": "text/html"}, "body": "<html>é</html>"})
+    assert page.headers["Content-Type"] == "text/html" and page.get_data() == "<html>é</html>".encode()
+    png = b"\x89PNG\r\n\x1a\n\x00\xff"
+    binary = proxy_response({"statusCode": 200, "isBase64Encoded": True, "headers": {"Content-Type": "image/png"},
+                             "body": base64.b64encode(png).decode()})
+    assert binary.get_data() == png

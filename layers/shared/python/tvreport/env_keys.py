@@ -44,3 +44,6 @@ POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 # Optional JSON {"tmdb": 40, "rottentomatoes": 5}: per-process request rates that
 # replace the clients' defaults (a sandbox may be crawled faster than the real site).
 UPSTREAM_RATE_LIMITS = "UPSTREAM_RATE_LIMITS"
+
+# api: comma-separated origins allowed by CORS (browsers on other sites); empty: none.
+API_ALLOWED_ORIGINS = "API_ALLOWED_ORIGINS"

@@ -1,9 +1,10 @@
 """What the API does with sessions, apart from HTTP: create (idempotent with a client
-token), connect, describe, report, delete. Errors are typed; the API handler maps
-each type to a status code."""
+token), connect, describe, report, cancel, delete, and presigned uploads. Errors are
+typed; the API handler maps each type to a status code."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -23,7 +24,20 @@ from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import SessionView, Stage, State
 from tvreport.stages.purge import purge_session, upload_key
 
-MAX_CSV_CHARS = 5_000_000  # API Gateway accepts 10 MB bodies; exports are far smaller
+# Request bodies are counted in bytes (UTF-8), as Lambda and API Gateway count them.
+# Lambda takes at most 6 MB (6,291,456 bytes) per synchronous event, and the proxy event
+# carries the body as a JSON string, where escaping can double it (each `"` of a JSON
+# body becomes `\"`): 3,000,000 bytes stays under 6 MB whatever the content, with room
+# for headers and the request context. Larger exports go through POST /uploads.
+MAX_INLINE_BODY_BYTES = 3_000_000
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a heavy viewer's export is a few MB
+UPLOAD_EXPIRES_SECONDS = 15 * 60
+# A Gandalf dataKey is a few hundred characters at most; the cap keeps the queued
+# message far below SQS's 256 KiB message limit (a larger key failed the send: 503).
+MAX_DATA_KEY_CHARS = 2048
+CLIENT_TOKEN_PATTERN = r"^[A-Za-z0-9._:-]{16,128}$"
+UPLOAD_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
 
 
 class SessionNotFound(LookupError):
@@ -38,38 +52,78 @@ class InvalidUpload(ValueError):
     pass
 
 
+class UploadNotFound(LookupError):
+    pass
+
+
+class PayloadTooLarge(ValueError):
+    pass
+
+
 class StartFailed(RuntimeError):
     """The session could not be created or its first message queued. A request that
     can be repeated (a clientToken, a connect) re-sends the start on the repeat;
     otherwise the session is marked FAILED so it never waits for work never sent."""
 
 
+_DATA_KEY_DOC = {"maxLength": MAX_DATA_KEY_CHARS, "minLength": 1}
+
+
+def _check_data_key(key: SecretStr | None) -> None:
+    if key is None:
+        return
+    value = key.get_secret_value()
+    if not value.strip():
+        raise ValueError("dataKey must not be empty")
+    if len(value) > MAX_DATA_KEY_CHARS:
+        raise ValueError(f"dataKey is longer than {MAX_DATA_KEY_CHARS} characters")
+
+
 class CreateSessionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dataKey: SecretStr | None = Field(default=None, description="Gandalf dataKey; starts the session")
-    netflixCsv: str | None = Field(default=None, max_length=MAX_CSV_CHARS,
-                                   description="a NetflixViewingHistory.csv export, as text")
-    clientToken: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
-                                    description="idempotency token: the same token returns the same session")
+    dataKey: SecretStr | None = Field(default=None, description="Gandalf dataKey; starts the session",
+                                      json_schema_extra=_DATA_KEY_DOC)
+    netflixCsv: str | None = Field(default=None, description="a NetflixViewingHistory.csv export, as text "
+                                   f"(the whole body at most {MAX_INLINE_BODY_BYTES} bytes; larger: uploadId)")
+    uploadId: str | None = Field(default=None, pattern=UPLOAD_ID_PATTERN,
+                                 description="an export uploaded through POST /uploads")
+    clientToken: str | None = Field(
+        default=None, pattern=CLIENT_TOKEN_PATTERN,
+        description="idempotency key, 16-128 characters of A-Z a-z 0-9 . _ : - (a UUID will do): the same "
+                    "token with the same body returns the same session (200) until the session expires; "
+                    "with another body it is a 409")
 
     @model_validator(mode="after")
     def one_source(self) -> "CreateSessionBody":
-        if self.dataKey is not None and self.netflixCsv is not None:
-            raise ValueError("give either dataKey or netflixCsv, not both")
-        if self.dataKey is not None and not self.dataKey.get_secret_value().strip():
-            raise ValueError("dataKey must not be empty")
+        given = [name for name in ("dataKey", "netflixCsv", "uploadId") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of dataKey, netflixCsv or uploadId, not {' and '.join(given)}")
+        _check_data_key(self.dataKey)
         return self
+
+    def digest(self) -> str:
+        """SHA-256 of the request without its token, salted by the token and bound to
+        it: a replay must be the same request. The dataKey enters only hashed."""
+        fields = {"dataKey": self.dataKey and self.dataKey.get_secret_value(),
+                  "netflixCsv": self.netflixCsv, "uploadId": self.uploadId}
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(f"{self.clientToken}\n{canonical}".encode("utf-8")).hexdigest()
 
 
 class ConnectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dataKey: SecretStr
+    dataKey: SecretStr = Field(json_schema_extra=_DATA_KEY_DOC)
 
     @model_validator(mode="after")
     def not_empty(self) -> "ConnectBody":
-        if not self.dataKey.get_secret_value().strip():
-            raise ValueError("dataKey must not be empty")
+        _check_data_key(self.dataKey)
         return self
+
+
+def check_inline_size(body_bytes: int) -> None:
+    if body_bytes > MAX_INLINE_BODY_BYTES:
+        raise PayloadTooLarge(f"the request body is {body_bytes} bytes; inline bodies are at most "
+                              f"{MAX_INLINE_BODY_BYTES} bytes: upload larger exports with POST /uploads")
 
 
 @dataclass
@@ -81,15 +135,23 @@ class SessionService:
     threshold_percent: int
 
     def create(self, body: CreateSessionBody) -> tuple[dict[str, Any], bool]:
-        if body.netflixCsv is not None:
+        request_digest = body.digest() if body.clientToken else None
+        # A token already used: the same request (else ClientTokenReused) is a replay,
+        # whose export was checked (and an upload moved) the first time.
+        replay = bool(body.clientToken) and self.sessions.token_session(body.clientToken, request_digest) is not None
+        if body.netflixCsv is not None and not replay:
             _check_export(body.netflixCsv)
-        source = "gandalf" if body.dataKey else ("netflix_csv" if body.netflixCsv is not None else None)
+        if body.uploadId is not None and not replay:
+            self._check_upload(body.uploadId)
+        has_export = body.netflixCsv is not None or body.uploadId is not None
+        source = "gandalf" if body.dataKey else ("netflix_csv" if has_export else None)
         state = State.CRUNCHING_DATA if source else State.AWAITING_CONNECTION
         new_id = str(uuid.uuid4())
         try:
             session_id, created = self.sessions.create(
                 new_id, source=source, state=state, threshold_percent=self.threshold_percent,
-                client_token=body.clientToken, start_digest=_create_digest(new_id, body) if source else None)
+                client_token=body.clientToken, start_digest=_create_digest(new_id, body) if source else None,
+                request_digest=request_digest)
         except ClientError as error:  # cancelled past its retries, or throttled past botocore's
             raise StartFailed("the session could not be created; repeat the request to retry") from error
         view = self._view(session_id)  # a token whose session was deleted answers 404
@@ -110,8 +172,7 @@ class SessionService:
             return
         key = upload_key(session_id)
         try:  # a replay writes the same bytes to the same key
-            aws.client("s3").put_object(Bucket=self.uploads_bucket, Key=key,
-                                        Body=(body.netflixCsv or "").encode("utf-8"), ContentType="text/csv")
+            self._store_export(body, key)
         except Exception as error:
             self._start_failed(session_id, error, replayable, "the export could not be stored")
         self._start(ActivitiesRequest(session_id=session_id, source="netflix_csv", upload_key=key), replayable)
@@ -128,6 +189,52 @@ class SessionService:
         self._start(ActivitiesRequest(session_id=session_id, source="gandalf", data_key=body.dataKey),
                     replayable=True)
         return self.describe(session_id)
+
+    def cancel(self, session_id: str) -> dict[str, Any]:
+        """End a waiting or crunching session as FAILED (CANCELLED); stages drop its work."""
+        self._view(session_id)
+        if not self.sessions.cancel(session_id, by="the client"):
+            raise SessionConflict(f"the session has already ended ({self._view(session_id).state.value})")
+        return self.describe(session_id)
+
+    def new_upload(self) -> dict[str, Any]:
+        """A presigned S3 POST for one export: size-capped, text/csv only, expiring."""
+        upload_id = str(uuid.uuid4())
+        post = aws.client("s3").generate_presigned_post(
+            Bucket=self.uploads_bucket, Key=_incoming_key(upload_id), Fields={"Content-Type": "text/csv"},
+            Conditions=[{"Content-Type": "text/csv"}, ["content-length-range", 1, MAX_UPLOAD_BYTES]],
+            ExpiresIn=UPLOAD_EXPIRES_SECONDS)
+        return {"uploadId": upload_id, "url": post["url"], "fields": post["fields"],
+                "maxBytes": MAX_UPLOAD_BYTES, "expiresInSeconds": UPLOAD_EXPIRES_SECONDS}
+
+    def _check_upload(self, upload_id: str) -> None:
+        try:
+            head = aws.client("s3").head_object(Bucket=self.uploads_bucket, Key=_incoming_key(upload_id))
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                raise UploadNotFound(f"no upload {upload_id}: POST the file to the url from POST /uploads "
+                                     "first (an upload starts one session)") from error
+            raise
+        if not 0 < head["ContentLength"] <= MAX_UPLOAD_BYTES:
+            raise InvalidUpload(f"the upload is {head['ContentLength']} bytes; exports are 1 to "
+                                f"{MAX_UPLOAD_BYTES} bytes")
+
+    def _store_export(self, body: CreateSessionBody, key: str) -> None:
+        """The export lives at uploads/<session id>.csv, where the stages read it and
+        DELETE removes it; an upload is moved there (S3 has no rename)."""
+        s3 = aws.client("s3")
+        if body.uploadId is None:
+            s3.put_object(Bucket=self.uploads_bucket, Key=key, Body=body.netflixCsv.encode("utf-8"),
+                          ContentType="text/csv")
+            return
+        source = _incoming_key(body.uploadId)
+        try:
+            s3.copy_object(Bucket=self.uploads_bucket, Key=key, CopySource={"Bucket": self.uploads_bucket, "Key": source})
+        except ClientError as error:  # a replay: moved already, if the session's copy is there
+            if error.response["Error"]["Code"] not in ("404", "NoSuchKey"):
+                raise
+            s3.head_object(Bucket=self.uploads_bucket, Key=key)
+        s3.delete_object(Bucket=self.uploads_bucket, Key=source)
 
     def describe(self, session_id: str) -> dict[str, Any]:
         return session_document(self._view(session_id))
@@ -187,7 +294,15 @@ def _digest(session_id: str, source: str, payload: bytes) -> str:
 def _create_digest(session_id: str, body: CreateSessionBody) -> str:
     if body.dataKey is not None:
         return _digest(session_id, "gandalf", body.dataKey.get_secret_value().encode("utf-8"))
+    if body.uploadId is not None:
+        return _digest(session_id, "upload", body.uploadId.encode("utf-8"))
     return _digest(session_id, "netflix_csv", (body.netflixCsv or "").encode("utf-8"))
+
+
+def _incoming_key(upload_id: str) -> str:
+    # Not uploads/<id>.csv: that is where sessions keep their exports, and an uploadId
+    # must never name another session's export.
+    return f"uploads/incoming/{upload_id}.csv"
 
 
 def _check_export(text: str) -> None:

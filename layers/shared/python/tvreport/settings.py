@@ -52,6 +52,15 @@ class ApiSettings(EnvSettings):
     uploads_bucket: str = Field(alias=env_keys.UPLOADS_BUCKET, min_length=1)
 
 
+class ApiEdgeSettings(EnvSettings):
+    # CDK always sets it (empty when CORS is off); absent means the same: no CORS.
+    allowed_origins: str = Field(default="", alias=env_keys.API_ALLOWED_ORIGINS, pattern=r"^[^\s]*$")
+
+    @property
+    def origins(self) -> list[str]:
+        return [origin for origin in self.allowed_origins.split(",") if origin]
+
+
 class ActivitiesSettings(ApiSettings):
     show_data_queue_url: str = Field(alias=env_keys.QUERY_SHOW_DATA_QUEUE_URL, min_length=1)
     gandalf_url: str = Field(alias=env_keys.GANDALF_URL, min_length=1)

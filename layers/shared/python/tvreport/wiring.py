@@ -13,7 +13,7 @@ from tvreport.repositories.viewing import ViewingRepository
 from tvreport.secrets import get_secret
 from tvreport.session_model import Stage
 from tvreport.settings import (
-    ActivitiesSettings, AiSettings, ApiSettings, CrawlSettings, DeadLetterSettings, PipelineSettings,
+    ActivitiesSettings, AiSettings, ApiEdgeSettings, ApiSettings, CrawlSettings, DeadLetterSettings, PipelineSettings,
     ShowDataSettings, TableSettings, TriggerSettings,
 )
 
@@ -117,3 +117,7 @@ def dead_letter_deps():
 
 def api_settings() -> ApiSettings:
     return ApiSettings.from_env()
+
+
+def api_edge_settings() -> ApiEdgeSettings:
+    return ApiEdgeSettings.from_env()

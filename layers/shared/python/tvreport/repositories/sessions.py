@@ -40,6 +40,10 @@ _CRUNCHING_VALUES = {":crunching": State.CRUNCHING_DATA.value}
 _CONDITION_FAILED = "ConditionalCheckFailed"
 
 
+class ClientTokenReused(ValueError):
+    """A client token already used for a different request."""
+
+
 def _cancellation_codes(error: ClientError) -> list[str] | None:
     """The per-item codes of a cancelled transaction (botocore parses them from the
     modeled TransactionCanceledException), None for any other error."""
@@ -126,10 +130,12 @@ class SessionRepository:
 
     # -- lifecycle -------------------------------------------------------------------
     def create(self, session_id: str, *, source: str | None, state: State, threshold_percent: int,
-               client_token: str | None = None, start_digest: str | None = None) -> tuple[str, bool]:
+               client_token: str | None = None, start_digest: str | None = None,
+               request_digest: str | None = None) -> tuple[str, bool]:
         """Create a session; with a client token, a repeated create returns the first
         session instead (returns (session_id, created)). The start digest is what a
-        replay must match to re-send a start that was never queued."""
+        replay must match to re-send a start that was never queued; the token is bound
+        to the request digest (the same token with another request: ClientTokenReused)."""
         now = self._clock()
         item: dict[str, Any] = {
             **self._key(session_id), "session_id": session_id, "state": state.value,
@@ -148,7 +154,7 @@ class SessionRepository:
                          "ConditionExpression": "attribute_not_exists(pk)"}}]
         if client_token:
             token_item = {"pk": f"TOKEN#{client_token}", "sk": "TOKEN", "session_id": session_id,
-                          "expires_at": item["expires_at"]}
+                          "request_digest": request_digest or "", "expires_at": item["expires_at"]}
             puts.append({"Put": {"TableName": self._name, "Item": serialize_item(token_item),
                                  "ConditionExpression": "attribute_not_exists(pk)"}})
         failed = self._transact(puts)
@@ -156,11 +162,21 @@ class SessionRepository:
             return session_id, True
         if 1 not in failed:  # the session put itself: an id that exists already
             raise RuntimeError("a session with this id exists already")
+        existing = self.token_session(client_token, request_digest)
+        if existing is None:
+            raise RuntimeError("session creation conflicted but no token item exists")
+        return existing, False
+
+    def token_session(self, client_token: str, request_digest: str | None) -> str | None:
+        """The session a client token created, if any; ClientTokenReused if the token
+        was used for a request with another digest."""
         existing = self._table.get_item(Key={"pk": f"TOKEN#{client_token}", "sk": "TOKEN"},
                                         ConsistentRead=True).get("Item")
         if not existing:
-            raise RuntimeError("session creation conflicted but no token item exists")
-        return str(existing["session_id"]), False
+            return None
+        if existing.get("request_digest", "") != (request_digest or ""):
+            raise ClientTokenReused("this clientToken was used for another request")
+        return str(existing["session_id"])
 
     def get_item(self, session_id: str) -> dict[str, Any] | None:
         return self._table.get_item(Key=self._key(session_id), ConsistentRead=True).get("Item")
@@ -285,13 +301,13 @@ class SessionRepository:
                                       {":result": result}, extra_condition=f"attribute_not_exists({flag}_done_at)")
 
     # -- operator actions (python -m ops) --------------------------------------
-    def cancel(self, session_id: str) -> bool:
+    def cancel(self, session_id: str, by: str = "an operator") -> bool:
         """End a session that has not ended yet as FAILED with reason CANCELLED;
         False if it had already ended (or is gone). Stages drop its messages after."""
         return self._update(
             session_id, "SET #state = :failed, failure_reason = :reason, failure_detail = :detail, "
             "ended_at = :now REMOVE active",
-            {":failed": State.FAILED.value, ":reason": "CANCELLED", ":detail": "cancelled by an operator",
+            {":failed": State.FAILED.value, ":reason": "CANCELLED", ":detail": f"cancelled by {by}",
              ":crunching": State.CRUNCHING_DATA.value, ":awaiting": State.AWAITING_CONNECTION.value},
             condition="#state IN (:crunching, :awaiting)", names={"#state": "state"})
 

@@ -26,7 +26,11 @@ class CrawlDeps:
 def handle(message: RtChunk, deps: CrawlDeps) -> None:
     if deps.sessions.crunching(message.session_id) is None:
         return
-    scored = sum(1 for ref in message.shows if _has_score(_scores_for(ref, deps)))
+    scored = 0
+    for index, ref in enumerate(message.shows):
+        if index and deps.sessions.crunching(message.session_id) is None:  # cancelled or gone: stop at once,
+            return  # nothing counted, so counts stay whole chunks
+        scored += _has_score(_scores_for(ref, deps))
     unscored = len(message.shows) - scored + message.not_on_tmdb
     counted = deps.sessions.count_chunk(message.session_id, Stage.CRAWL_ROTTEN_TOMATOES, message.chunk_id,
                                         shows_done=scored, shows_failed=unscored)

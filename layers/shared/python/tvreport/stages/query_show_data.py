@@ -34,7 +34,9 @@ def handle(message: ShowChunk, deps: ShowDataDeps) -> None:
     if deps.sessions.crunching(message.session_id) is None:
         return
     found: list[RtShowRef] = []
-    for ref in message.shows:
+    for index, ref in enumerate(message.shows):
+        if index and deps.sessions.crunching(message.session_id) is None:  # cancelled or gone: stop at once,
+            return  # nothing forwarded or counted, so counts stay whole chunks
         show = _resolve_or_none(ref, deps)
         if show is None:
             continue
