@@ -14,6 +14,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/sessions/{id}/connect"),
     ("GET", "/sessions/{id}/report"),
     ("GET", "/openapi.json"),
+    ("GET", "/"),  # the web page
+    ("GET", "/sessions/{id}/callback"),  # Gandalf Connect's redirect back
 )
 
 

@@ -14,6 +14,8 @@ ROUTES = {
     ("POST", "/sessions/{id}/connect"),
     ("GET", "/sessions/{id}/report"),
     ("GET", "/openapi.json"),
+    ("GET", "/"),
+    ("GET", "/sessions/{id}/callback"),
 }
 
 

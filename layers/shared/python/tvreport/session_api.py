@@ -129,6 +129,15 @@ class SessionService:
                     replayable=True)
         return self.describe(session_id)
 
+    def connect_once(self, session_id: str, body: ConnectBody) -> bool:
+        """The Gandalf Connect callback: start a waiting session; a replay (the session
+        has moved on) sends nothing again. False when nothing was started."""
+        try:
+            self.connect(session_id, body)
+        except SessionConflict:
+            return False
+        return True
+
     def describe(self, session_id: str) -> dict[str, Any]:
         return session_document(self._view(session_id))
 

@@ -52,6 +52,10 @@ class ApiSettings(EnvSettings):
     uploads_bucket: str = Field(alias=env_keys.UPLOADS_BUCKET, min_length=1)
 
 
+class ConnectSettings(EnvSettings):
+    gandalf_connect_url: str = Field(alias=env_keys.GANDALF_CONNECT_URL, min_length=1)
+
+
 class ActivitiesSettings(ApiSettings):
     show_data_queue_url: str = Field(alias=env_keys.QUERY_SHOW_DATA_QUEUE_URL, min_length=1)
     gandalf_url: str = Field(alias=env_keys.GANDALF_URL, min_length=1)
