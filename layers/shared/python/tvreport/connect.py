@@ -14,8 +14,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives import serialization
 
-from tvreport.clients.gandalf import load_private_key
-
 # Netflix viewing activity (the SDK examples spell it `"netflix": {"activities": ["watch"]}`).
 NETFLIX_SERVICES: dict[str, Any] = {"netflix": {"activities": ["watch"]}}
 
@@ -23,6 +21,8 @@ NETFLIX_SERVICES: dict[str, Any] = {"netflix": {"activities": ["watch"]}}
 def public_key_hex(private_key_hex: str) -> str:
     """The app's public key as Gandalf's SDK examples show it: `0x` + the compressed
     secp256k1 point (33 bytes, 66 hex digits)."""
+    from tvreport.clients.gandalf import load_private_key  # with httpx: only when a key is needed
+
     point = load_private_key(private_key_hex).public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
     return "0x" + point.hex()
