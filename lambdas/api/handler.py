@@ -99,7 +99,9 @@ def _connect_url(session_id: str) -> str:
     return connect.connect_url(_connect_settings().gandalf_connect_url, public_key, callback)
 
 
-@app.get("/sessions/<session_id>/callback", summary="Gandalf Connect returns here with a dataKey")
+@app.get("/sessions/<session_id>/callback", summary="Gandalf Connect returns here with a dataKey",
+         responses={302: {"description": "to the session's web page, {api}/?session={id}"},
+                    404: {"description": "no such session"}})
 def connect_callback(session_id: SessionId,
                      data_key: Annotated[str | None, Query(alias="dataKey", max_length=4096)] = None):
     """Starts the waiting session once and sends the browser to its page; a replay,
@@ -118,7 +120,8 @@ def connect_callback(session_id: SessionId,
     return Response(status_code=302, headers={"Location": page, "Cache-Control": "no-store"}, body="")
 
 
-@app.get("/", summary="The web page: upload an export or link Netflix, watch the stages, read the report")
+@app.get("/", summary="The web page: upload an export or link Netflix, watch the stages, read the report",
+         responses={200: {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}})
 def web_page():
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=_web_page(),
                     headers={"Cache-Control": "no-cache"})

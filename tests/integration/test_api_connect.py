@@ -98,3 +98,12 @@ def test_the_web_page_is_served_as_html(api):
     assert response["statusCode"] == 200
     assert response["multiValueHeaders"]["Content-Type"] == ["text/html; charset=utf-8"]
     assert "<!doctype html>" in response["body"].lower()
+
+
+def test_the_openapi_document_describes_the_page_and_the_callback(api):
+    document = json.loads(api("GET", "/openapi.json")["body"])
+
+    callback_get = document["paths"]["/sessions/{session_id}/callback"]["get"]
+    assert "302" in callback_get["responses"]
+    assert [p["name"] for p in callback_get["parameters"] if p["in"] == "query"] == ["dataKey"]
+    assert "text/html" in document["paths"]["/"]["get"]["responses"]["200"]["content"]
