@@ -11,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from local.system import LocalSystem, SystemOptions
@@ -150,3 +151,20 @@ def test_linking_netflix_through_connect_lands_back_on_a_finished_report(system,
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     print(f"Connect click to report on the page: {time.monotonic() - started:.1f} s")
     _save(page, tmp_path, "web-report-phone.png")
+
+
+def test_a_failed_session_says_why_on_its_page(system, browser):
+    """A Connect return with a dataKey Gandalf does not know: the session fails at once
+    (RECORD_NOT_FOUND) and the page the callback lands on says so."""
+    from playwright.sync_api import expect
+
+    created = httpx.post(f"{system.api_url}/sessions", json={}, timeout=60).json()
+    page = browser.new_page()
+
+    page.goto(f"{system.api_url}/sessions/{created['sessionId']}/callback?dataKey=not-a-gandalf-key")
+
+    assert page.url == f"{system.api_url}/?session={created['sessionId']}"
+    expect(page.get_by_test_id("state")).to_have_text("FAILED", timeout=SESSION_TIMEOUT_MS)
+    expect(page.get_by_test_id("error")).to_contain_text("Gandalf has no viewing history for this link")
+    expect(page.get_by_test_id("error")).to_contain_text("RECORD_NOT_FOUND")
+    expect(page.get_by_test_id("report")).to_be_hidden()
