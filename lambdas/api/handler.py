@@ -2,28 +2,27 @@
 Routes and the OpenAPI document come from the Powertools resolver."""
 from __future__ import annotations
 
+import pathlib
 from functools import lru_cache
-from pathlib import Path
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tvreport import connect, wiring
-from tvreport.secrets import get_secret
-from tvreport.settings import ConnectSettings
 from tvreport.observability import logger, metrics, tracer
+from tvreport.secrets import get_secret
 from tvreport.session_api import (
     ConnectBody, CreateSessionBody, InvalidUpload, SessionConflict, SessionNotFound, SessionService, StartFailed,
 )
+from tvreport.settings import ConnectSettings
 
 app = APIGatewayRestResolver(enable_validation=True)
 _settings = wiring.api_settings()
 service = SessionService(wiring.sessions(), wiring.viewing(), _settings.activities_queue_url,
                          _settings.uploads_bucket, wiring.pipeline().threshold_percent)
-SessionId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[0-9a-f-]+$")]
+SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f-]+$")]
 
 
 def _error(status: int, message: str) -> Response:
@@ -84,7 +83,7 @@ def delete_session(session_id: SessionId) -> dict:
 
 # -- Gandalf Connect and the web page (docs/architecture.md, "Web page and Connect") --
 
-WEB_PAGE = Path(__file__).parent / "web" / "index.html"
+WEB_PAGE = pathlib.Path(__file__).parent / "web" / "index.html"
 
 
 @lru_cache(maxsize=1)
