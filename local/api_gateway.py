@@ -76,9 +76,10 @@ def proxy_event(
         is_base64 = False
     except UnicodeDecodeError:
         body, is_base64 = base64.b64encode(raw).decode(), True
-    headers = {name: value for name, value in request.headers.items()}
+    # API Gateway adds X-Forwarded-Proto; the API builds its own public URLs from it
+    headers = {**{name: value for name, value in request.headers.items()}, "X-Forwarded-Proto": request.scheme}
     multi_headers: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
+    for name, value in headers.items():
         multi_headers.setdefault(name, []).append(value)
     query = {name: request.args.getlist(name)[-1] for name in request.args}
     multi_query = {name: request.args.getlist(name) for name in request.args}
@@ -104,7 +105,9 @@ def proxy_event(
             "extendedRequestId": request_id,
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": int(now * 1000),
-            "path": f"/{api.stage}{request.path}",
+            # the path as the client asked for it: this server serves the stage at its root,
+            # as a custom domain mapped at "/" does (execute-api URLs add "/<stage>")
+            "path": request.path,
             "stage": api.stage,
             "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
             "domainName": request.host,

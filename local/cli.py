@@ -186,6 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
     with LocalSystem(_system_options(args)) as system:
         url = system.api_url
         console.print(f"API: [bold]{url}[/]  (logs and cdk.out in {system.run_dir})")
+        console.print(f"Web page: [bold]{url}/[/]")
         console.print("Try:")
         console.print(f"  curl -s -X POST {url}/sessions -H 'content-type: application/json' \\")
         console.print("       --data-binary @<(jq -Rs '{netflixCsv: .}' NetflixViewingHistory.csv)")

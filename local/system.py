@@ -151,6 +151,7 @@ class LocalSystem:
 
         overrides: dict[str, Any] = {
             "gandalf_url": self.sandbox.gandalf_url,
+            "gandalf_connect_url": self.sandbox.connect_url,  # the Connect stand-in page
             "tmdb_url": self.sandbox.tmdb_url,
             "rotten_tomatoes_url": self.sandbox.rotten_tomatoes_url,
             "stall_timeout_seconds": self.options.stall_timeout_s,

@@ -105,6 +105,8 @@ class PipelineConfig:
     watchdog_rate_minutes: int = 5
     show_cache_max_age_days: int = 30
     gandalf_url: str = "https://sauron.gandalf.network/public/gql"
+    # Gandalf Connect, where a person links Netflix (the Connect SDKs' web/Android base URL)
+    gandalf_connect_url: str = "https://auth.gandalf.network"
     tmdb_url: str = "https://api.themoviedb.org"
     rotten_tomatoes_url: str = "https://www.rottentomatoes.com"
     openai_model: str = "gpt-4o-mini"
@@ -174,7 +176,7 @@ class PipelineConfig:
         _check_range("stream_retry_attempts", self.stream_retry_attempts, 0, 10000)
         _check_range("stream_max_record_age_hours", self.stream_max_record_age_hours, 1, 168)
         _check_range("dead_letters_batch_size", self.dead_letters_batch_size, *_SQS_BATCH_RANGE)
-        for key in ("gandalf_url", "tmdb_url", "rotten_tomatoes_url"):
+        for key in ("gandalf_url", "gandalf_connect_url", "tmdb_url", "rotten_tomatoes_url"):
             _check_url(key, getattr(self, key))
         if self.openai_base_url:
             _check_url("openai_base_url", self.openai_base_url)

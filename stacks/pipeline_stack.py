@@ -189,6 +189,15 @@ class PipelineStack(Stack):
             },
         )
         secrets["gandalf"].grant_read(fn["query_activities"])
+        # The API derives the app's public key for Connect URLs from the same secret.
+        _add_environment(
+            fn["api"],
+            {
+                env_keys.GANDALF_CONNECT_URL: config.gandalf_connect_url,
+                env_keys.GANDALF_PRIVATE_KEY_SECRET: secrets["gandalf"].secret_name,
+            },
+        )
+        secrets["gandalf"].grant_read(fn["api"])
         _add_environment(
             fn["query_show_data"],
             {env_keys.TMDB_URL: config.tmdb_url, env_keys.TMDB_API_KEY_SECRET: secrets["tmdb"].secret_name},

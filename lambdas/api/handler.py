@@ -3,21 +3,25 @@ Routes, response models and the OpenAPI document come from the Powertools resolv
 every error answer is one shape, `ErrorBody` (`message`, optional per-field `errors`)."""
 from __future__ import annotations
 
+import pathlib
+from functools import lru_cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tvreport import wiring
+from tvreport import connect, wiring
 from tvreport.api_models import Deleted, Report, SessionDocument, UploadTicket, responses
 from tvreport.observability import logger, metrics, tracer
 from tvreport.repositories.sessions import ClientTokenReused
+from tvreport.secrets import get_secret
 from tvreport.session_api import (
     ConnectBody, CreateSessionBody, InvalidUpload, PayloadTooLarge, SessionConflict, SessionNotFound,
     SessionService, StartFailed, UploadNotFound, check_inline_size,
 )
+from tvreport.settings import ConnectSettings
 
 TITLE, VERSION = "TV report API", "1.0.0"
 _origins = wiring.api_edge_settings().origins
@@ -107,6 +111,8 @@ def create_session(body: CreateSessionBody):  # no return annotation: Response h
     check_inline_size(_body_bytes())
     document, created = service.create(body)
     logger.append_keys(session_id=document["sessionId"])
+    if document["state"] == "AWAITING_CONNECTION":
+        document["connectUrl"] = _connect_url(document["sessionId"])
     return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=document)
 
 
@@ -146,6 +152,56 @@ def get_report(session_id: SessionId) -> dict:
 def delete_session(session_id: SessionId) -> dict:
     logger.append_keys(session_id=session_id)
     return service.delete(session_id)
+
+
+# -- Gandalf Connect and the web page (docs/architecture.md, "Web page and Connect") --
+
+WEB_PAGE = pathlib.Path(__file__).parent / "web" / "index.html"
+
+
+@lru_cache(maxsize=1)
+def _connect_settings() -> ConnectSettings:
+    return ConnectSettings.from_env()
+
+
+def _connect_url(session_id: str) -> str:
+    # the secret is cached by Powertools (tvreport.secrets); a rotated key shows within minutes
+    public_key = connect.public_key_hex(get_secret("gandalf") or "")
+    callback = f"{connect.public_base_url(app.current_event.raw_event)}/sessions/{session_id}/callback"
+    return connect.connect_url(_connect_settings().gandalf_connect_url, public_key, callback)
+
+
+@app.get("/sessions/<session_id>/callback", summary="Gandalf Connect returns here with a dataKey",
+         responses={302: {"description": "to the session's web page, {api}/?session={id}"},
+                    404: {"description": "no such session"}})
+def connect_callback(session_id: SessionId,
+                     data_key: Annotated[str | None, Query(alias="dataKey", max_length=4096)] = None):
+    """Starts the waiting session once and sends the browser to its page; a replay,
+    or a return without a dataKey (the person cancelled), starts nothing."""
+    logger.append_keys(session_id=session_id)
+    started = False
+    if data_key and data_key.strip():
+        try:
+            started = service.connect_once(session_id, ConnectBody(dataKey=data_key))
+        except StartFailed:  # the session is FAILED (START_FAILED): its page says so
+            logger.exception("session start failed")
+    else:
+        service.describe(session_id)  # 404 for an unknown session
+    logger.info("connect callback", extra={"started": started, "with_data_key": bool(data_key)})
+    page = f"{connect.public_base_url(app.current_event.raw_event)}/?session={session_id}"
+    return Response(status_code=302, headers={"Location": page, "Cache-Control": "no-store"}, body="")
+
+
+@app.get("/", summary="The web page: upload an export or link Netflix, watch the stages, read the report",
+         responses={200: {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}})
+def web_page():
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=_web_page(),
+                    headers={"Cache-Control": "no-cache"})
+
+
+@lru_cache(maxsize=1)
+def _web_page() -> str:
+    return WEB_PAGE.read_text(encoding="utf-8")
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document",

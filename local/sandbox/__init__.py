@@ -1,6 +1,6 @@
 """Sandbox outside services on loopback: Gandalf (GraphQL), TMDB (JSON) and Rotten
 Tomatoes (HTML), fed by a bundled catalogue of real TV series and viewer profiles,
-with fault knobs. `Sandbox` starts all three."""
+with fault knobs, and a Gandalf Connect stand-in page. `Sandbox` starts them all."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,6 +10,7 @@ from typing import Self
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from local.sandbox.connect import ConnectSandbox, fresh_data_key
 from local.sandbox.catalogue import Catalogue, default_catalogue, load_catalogue
 from local.sandbox.faults import Faults
 from local.sandbox.gandalf import GandalfSandbox
@@ -20,6 +21,7 @@ from local.sandbox.viewers import VIEWER_PROFILES, build_viewer, build_viewers, 
 
 __all__ = [
     "Catalogue",
+    "ConnectSandbox",
     "Faults",
     "GandalfSandbox",
     "RottenTomatoesSandbox",
@@ -48,6 +50,13 @@ def generate_gandalf_key() -> tuple[str, bytes]:
     return private_hex, public_pem
 
 
+def _compressed_public_key(public_key_pem: bytes) -> str:
+    """The app's public key as a Connect URL carries it (`0x` + compressed point)."""
+    public_key = serialization.load_pem_public_key(public_key_pem)
+    point = public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
+    return "0x" + point.hex()
+
+
 class Sandbox:
     """The three sandbox services, started together.
 
@@ -74,6 +83,9 @@ class Sandbox:
         if viewers is None:
             viewers = build_viewers(today or date.today(), self.catalogue)
         self.gandalf = GandalfSandbox(viewers, gandalf_public_key_pem, faults["gandalf"])
+        self._profile_histories = {name: viewers[name] for name in VIEWER_PROFILES if name in viewers}
+        self.connect = ConnectSandbox(_compressed_public_key(gandalf_public_key_pem),
+                                      list(self._profile_histories), self._link_viewer)
         self.tmdb = TmdbSandbox(self.catalogue, faults["tmdb"], api_key=tmdb_api_key)
         self.rotten_tomatoes = RottenTomatoesSandbox(self.catalogue, faults["rottentomatoes"])
 
@@ -88,7 +100,8 @@ class Sandbox:
 
     @property
     def servers(self) -> dict[str, SandboxServer]:
-        return {"gandalf": self.gandalf, "tmdb": self.tmdb, "rottentomatoes": self.rotten_tomatoes}
+        return {"gandalf": self.gandalf, "tmdb": self.tmdb, "rottentomatoes": self.rotten_tomatoes,
+                "connect": self.connect}
 
     @property
     def gandalf_url(self) -> str:
@@ -104,8 +117,19 @@ class Sandbox:
     def rotten_tomatoes_url(self) -> str:
         return self.rotten_tomatoes.url
 
+    @property
+    def connect_url(self) -> str:
+        """Base URL of the Gandalf Connect stand-in (the deploy option gandalf_connect_url)."""
+        return self.connect.url
+
     def register_viewer(self, data_key: str, activities: list[dict]) -> None:
         self.gandalf.register_viewer(data_key, activities)
+
+    def _link_viewer(self, profile: str) -> str:
+        """Connect "linked" a viewer: their history under a fresh dataKey, as Gandalf issues one."""
+        data_key = fresh_data_key()
+        self.gandalf.register_viewer(data_key, self._profile_histories[profile])
+        return data_key
 
     def start(self) -> Self:
         started: list[SandboxServer] = []

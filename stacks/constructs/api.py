@@ -22,9 +22,13 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/uploads"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
+    ("GET", "/"),  # the web page
+    ("GET", "/sessions/{id}/callback"),  # Gandalf Connect's redirect back
 )
-# Readable without a key even when keys are required: a client needs them to start.
-PUBLIC_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/docs")})
+# Readable without a key even when keys are required: a client needs them to start, and
+# a browser (the page, Gandalf's redirect back) cannot send the key header.
+PUBLIC_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/"),
+                           ("GET", "/sessions/{id}/callback")})
 API_KEY_HEADER = "X-Api-Key"
 
 

@@ -17,6 +17,8 @@ ROUTES = {
     ("POST", "/uploads"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
+    ("GET", "/"),
+    ("GET", "/sessions/{id}/callback"),
 }
 
 

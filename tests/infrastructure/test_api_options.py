@@ -35,11 +35,13 @@ def test_the_gateway_answers_preflights_for_the_configured_origins(edge_queries:
     assert env["API_ALLOWED_ORIGINS"] == ORIGINS
 
 
-def test_api_keys_are_required_except_for_the_documents(edge_queries: TemplateQueries) -> None:
+def test_api_keys_are_required_except_for_the_documents_and_browser_routes(edge_queries: TemplateQueries) -> None:
     methods = [m["Properties"] for m in edge_queries.of_type("AWS::ApiGateway::Method").values()
                if m["Properties"]["HttpMethod"] != "OPTIONS"]
     keyed = [m for m in methods if m.get("ApiKeyRequired")]
-    assert len(keyed) == len(methods) - 2  # GET /openapi.json and GET /docs stay public
+    # GET /openapi.json, /docs, / (the page) and the Connect callback stay public: a
+    # browser following a link or Gandalf's redirect cannot send X-Api-Key
+    assert len(keyed) == len(methods) - 4
 
 
 def test_one_usage_plan_with_the_per_client_rate_and_quota_and_one_key_per_client(

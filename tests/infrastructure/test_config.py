@@ -20,6 +20,7 @@ def test_defaults_match_the_design() -> None:
     assert (config.threshold_percent, config.chunk_size, config.session_ttl_days) == (97, 50, 30)
     assert (config.stall_timeout_seconds, config.watchdog_rate_minutes, config.show_cache_max_age_days) == (3600, 5, 30)
     assert config.gandalf_url == "https://sauron.gandalf.network/public/gql"
+    assert config.gandalf_connect_url == "https://auth.gandalf.network"
     assert config.tmdb_url == "https://api.themoviedb.org"
     assert config.rotten_tomatoes_url == "https://www.rottentomatoes.com"
     assert config.openai_model == "gpt-4o-mini"
@@ -47,6 +48,7 @@ def test_command_line_strings_are_parsed() -> None:
         ("watchdog_rate_minutes", 0),
         ("session_ttl_days", -1),
         ("gandalf_url", "sauron.gandalf.network"),
+        ("gandalf_connect_url", "auth.gandalf.network"),
         ("tmdb_url", "ftp://api.themoviedb.org"),
         ("openai_model", " "),
         ("log_retention", "FOREVER-ISH"),

@@ -25,7 +25,8 @@ COMMON_KEYS = {
 
 # The keys each function gets beyond the common ones (the brief's wiring table).
 EXTRA_KEYS = {
-    "api": {env_keys.QUERY_ACTIVITIES_QUEUE_URL, env_keys.UPLOADS_BUCKET, env_keys.API_ALLOWED_ORIGINS},
+    "api": {env_keys.QUERY_ACTIVITIES_QUEUE_URL, env_keys.UPLOADS_BUCKET, env_keys.API_ALLOWED_ORIGINS,
+            env_keys.GANDALF_CONNECT_URL, env_keys.GANDALF_PRIVATE_KEY_SECRET},
     "query_activities": {
         env_keys.QUERY_ACTIVITIES_QUEUE_URL,
         env_keys.QUERY_SHOW_DATA_QUEUE_URL,

@@ -33,7 +33,7 @@ SENDS = {
 }
 
 SECRET_READERS = {
-    "GandalfPrivateKey": {"query_activities"},
+    "GandalfPrivateKey": {"query_activities", "api"},  # api: the Connect public key
     "TmdbApiKey": {"query_show_data"},
     "OpenAiApiKey": {"tv_bff", "star_sign_picker"},
 }

@@ -11,13 +11,16 @@ from tests.support.handlers import FakeContext, load_handler
 from tests.integration.conftest import REGION
 from tvreport import env_keys
 
+# what a session created without a dataKey needs for its connectUrl
+CONNECT_ENV = {env_keys.GANDALF_CONNECT_URL: "https://auth.gandalf.network", env_keys.GANDALF_PRIVATE_KEY: "01" * 32}
+
 
 @pytest.fixture
 def api(moto_tables, function_env):
     queue_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="activities")["QueueUrl"]
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="uploads")
     function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queue_url, env_keys.UPLOADS_BUCKET: "uploads",
-                  env_keys.API_ALLOWED_ORIGINS: ""})
+                  env_keys.API_ALLOWED_ORIGINS: "", **CONNECT_ENV})
     module = load_handler("api")
 
     def call(method, path, body=None):

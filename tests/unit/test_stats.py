@@ -471,3 +471,48 @@ def test_same_history_in_any_order_gives_the_same_statistics(rng):
 
     assert compute_statistics(shuffled, reordered_cache, top_n=10).to_dict() == expected
     assert top_show_for_bff(shuffled, reordered_cache) is shows[2316]
+
+
+# --- episodes per month and the history's dates -------------------------------------
+
+
+def test_episodes_by_month_sums_shows_fills_empty_months_and_ignores_movies():
+    a = show("A", 3, first="2023-11-20", last="2024-02-02")
+    b = show("B", 2, first="2023-12-01", last="2023-12-31")
+    records = [
+        ViewingRecord(**{**vars(a), "plays_by_month": {"2023-11": 1, "2024-02": 2}}),
+        ViewingRecord(**{**vars(b), "plays_by_month": {"2023-12": 2}}),
+        ViewingRecord(**{**vars(movie("M", first="2025-05-05")), "plays_by_month": {"2025-05": 1}}),
+    ]
+
+    stats = compute_statistics(records, {})
+
+    assert [(m.month, m.episodes) for m in stats.episodes_by_month] == [
+        ("2023-11", 1), ("2023-12", 2), ("2024-01", 0), ("2024-02", 2),
+    ]
+    # the dates span everything played, the movie included
+    assert (stats.history_first_date, stats.history_last_date) == (D("2023-11-20"), D("2025-05-05"))
+    data = stats.to_dict()
+    assert data["episodesByMonth"][2] == {"month": "2024-01", "episodes": 0}
+    assert (data["historyFirstDate"], data["historyLastDate"]) == ("2023-11-20", "2025-05-05")
+
+
+def test_empty_history_has_no_months_and_no_dates():
+    stats = compute_statistics([], {})
+
+    assert stats.episodes_by_month == []
+    assert stats.history_first_date is None and stats.history_last_date is None
+
+
+def test_a_stored_item_counts_its_plays_per_month():
+    from tvreport.repositories.viewing import play_key, to_record
+
+    plays = {play_key(D("2024-01-31"), "S1E1"), play_key(D("2024-02-01"), "S1E2"),
+             play_key(D("2024-02-09"), "S1E1")}  # S1E1 watched again: a play in February too
+    record = to_record({"session_id": "s1", "show_key": "a", "title": "A", "kind": "show", "plays": plays},
+                       as_of=D("2024-03-01"))
+
+    assert record.plays_by_month == {"2024-01": 1, "2024-02": 2}
+    assert record.episodes == 2 and record.plays == 3
+    stats = compute_statistics([record], {})
+    assert [(m.month, m.episodes) for m in stats.episodes_by_month] == [("2024-01", 1), ("2024-02", 2)]

@@ -78,7 +78,8 @@ def test_request_becomes_a_rest_proxy_event_and_the_response_comes_back(
     context = event["requestContext"]
     assert context["resourcePath"] == "/sessions/{id}/report"
     assert context["stage"] == "prod"
-    assert context["path"] == "/prod/sessions/s-1/report"
+    assert context["path"] == "/sessions/s-1/report"  # served at the root, as under a custom domain
+    assert event["headers"]["X-Forwarded-Proto"] == "http"
     assert context["identity"]["sourceIp"] == "127.0.0.1"
     assert context["apiId"] == deployment.stack.api.rest_api_id
     assert context["requestId"]

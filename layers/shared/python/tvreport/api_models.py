@@ -58,6 +58,8 @@ class SessionDocument(BaseModel):
     createdAt: str | None = None
     updatedAt: str | None = None
     completedAt: str | None = None
+    connectUrl: str | None = Field(default=None, description="AWAITING_CONNECTION only, in the create answer: "
+                                   "where to send the person to link Netflix through Gandalf Connect")
 
 
 class Report(BaseModel):

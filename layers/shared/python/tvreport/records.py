@@ -20,6 +20,8 @@ class ViewingRecord:
     last_played: date
     imdb_id: str | None = None
     tmdb_id: int | None = None  # set by queryShowData when TMDB matched
+    # "YYYY-MM" -> plays that month (the report's episodes-per-month chart)
+    plays_by_month: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -235,6 +235,14 @@ class SessionService:
                 raise
             s3.head_object(Bucket=self.uploads_bucket, Key=key)
         s3.delete_object(Bucket=self.uploads_bucket, Key=source)
+    def connect_once(self, session_id: str, body: ConnectBody) -> bool:
+        """The Gandalf Connect callback: start a waiting session; a replay (the session
+        has moved on) sends nothing again. False when nothing was started."""
+        try:
+            self.connect(session_id, body)
+        except SessionConflict:
+            return False
+        return True
 
     def describe(self, session_id: str) -> dict[str, Any]:
         return session_document(self._view(session_id))

@@ -59,6 +59,8 @@ class ApiEdgeSettings(EnvSettings):
     @property
     def origins(self) -> list[str]:
         return [origin for origin in self.allowed_origins.split(",") if origin]
+class ConnectSettings(EnvSettings):
+    gandalf_connect_url: str = Field(alias=env_keys.GANDALF_CONNECT_URL, min_length=1)
 
 
 class ActivitiesSettings(ApiSettings):

@@ -76,6 +76,11 @@ class Coverage(_ApiModel):
     shows_with_rt_score: int  # of those, the ones whose TMDB show has an RT score
 
 
+class MonthCount(_ApiModel):
+    month: str  # "YYYY-MM"
+    episodes: int  # episode plays that month (an episode watched on two days counts twice)
+
+
 class ViewingStatistics(_ApiModel):
     shows_watched: int
     episodes_watched: int
@@ -88,6 +93,10 @@ class ViewingStatistics(_ApiModel):
     top_actor: TopActor | None
     average_rt_score: RtAverage
     coverage: Coverage
+    # every month from the first to the last episode play, months without any included
+    episodes_by_month: list[MonthCount] = []
+    history_first_date: date | None = None  # first play of anything (shows and movies)
+    history_last_date: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase JSON-ready dict for the API (dates as ISO strings)."""
@@ -121,6 +130,9 @@ def compute_statistics(
         top_actor=_top_actor(watched),
         average_rt_score=_average_rt_score(watched),
         coverage=_coverage(history_shows, shows),
+        episodes_by_month=_episodes_by_month(history_shows),
+        history_first_date=min((r.first_played for r in records), default=None),
+        history_last_date=max((r.last_played for r in records), default=None),
     )
 
 
@@ -183,6 +195,24 @@ def _first_show(history_shows: list[ViewingRecord]) -> FirstShow | None:
         return None
     earliest = min(history_shows, key=lambda r: (r.first_played, r.title, r.show_key))
     return FirstShow(title=earliest.title, first_played=earliest.first_played, tmdb_id=earliest.tmdb_id)
+
+
+def _episodes_by_month(history_shows: list[ViewingRecord]) -> list[MonthCount]:
+    """Episode plays per calendar month, every month from the first to the last one
+    with a play (zeros included, so a chart's gaps are real gaps)."""
+    totals: dict[str, int] = defaultdict(int)
+    for record in history_shows:
+        for month, plays in record.plays_by_month.items():
+            totals[month] += plays
+    if not totals:
+        return []
+    year, month = map(int, min(totals).split("-"))
+    last = max(totals)
+    months = []
+    while (key := f"{year:04d}-{month:02d}") <= last:
+        months.append(MonthCount(month=key, episodes=totals.get(key, 0)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _top_actor(watched: Iterable[_WatchedTmdbShow]) -> TopActor | None:

@@ -5,6 +5,7 @@ page twice (a redelivered message) changes nothing; every statistic (episodes,
 first/last played, last 12 months) is derived from that set when read."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any, Iterable
 
@@ -71,11 +72,13 @@ def to_record(item: dict[str, Any], as_of: date) -> ViewingRecord:
     year_ago = as_of - timedelta(days=365)
     recent = {p.split("|", 1)[1] for p, d in zip(plays, days) if year_ago < d <= as_of}
     tmdb_id = item.get("tmdb_id")
+    by_month = Counter(day.isoformat()[:7] for day in days)
     return ViewingRecord(
         session_id=str(item["session_id"]), show_key=str(item["show_key"]), title=str(item.get("title", "")),
         kind=str(item.get("kind", "show")), episodes=len(episodes), plays=len(plays),
         episodes_last_year=len(recent), first_played=min(days), last_played=max(days),
         imdb_id=item.get("imdb_id"), tmdb_id=int(tmdb_id) if tmdb_id is not None else None,
+        plays_by_month=dict(by_month),
     )
 
 
