@@ -61,7 +61,7 @@ def test_a_history_is_handed_over_when_time_runs_low(env, sandbox):
     query_activities.handle(request, lambda: 1_000, deps())  # 1 s left: one page, then hand over
     handoff = drain(queues["activities"])
     assert [m["next_page"] for m in handoff] == [2] and handoff[0]["data_key"] == "typical"
-    assert handoff[0]["date_format"] == "%d/%m/%Y"  # carried, so later parts read dates the same way
+    assert handoff[0]["date_format"] is None  # decided once, over the whole history, at the end
     view = sessions.get("handoff")
     pages = math.ceil(len(sandbox.gandalf._viewers["typical"]) / 300)
     assert (view.activity_pages_done, view.activity_pages_total, view.total_chunks) == (1, pages, None)

@@ -199,6 +199,11 @@ class TvPersonalityAI:
                     "json_schema": {"name": name, "strict": True, "schema": schema},
                 },
             )
+        except openai.AuthenticationError as exc:
+            # A wrong key: the report still comes (rules), but an operator must see it.
+            record_metric("UpstreamAuthFailed_openai")
+            logger.error("openai refused the API key; using rules", extra={"upstream": "openai", "status": exc.status_code})
+            raise UnusableAnswer("api error: AuthenticationError") from exc
         except openai.OpenAIError as exc:
             raise UnusableAnswer(f"api error: {type(exc).__name__}") from exc
         self._record_usage(completion)

@@ -11,6 +11,7 @@ from tvreport.clients.errors import UpstreamError
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.messages import RtChunk, RtShowRef
 from tvreport.observability import logger, metrics
+from tvreport.records import CachedShow
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.session_model import Stage
@@ -42,19 +43,26 @@ def _has_score(scores: dict[str, Any] | None) -> bool:
 
 def _scores_for(ref: RtShowRef, deps: CrawlDeps) -> dict[str, Any] | None:
     cached = deps.cache.get(ref.tmdb_id)
-    if cached and deps.cache.is_fresh(cached.rt_checked_at):
-        return {"critics_score": cached.rt_critics_score, "audience_score": cached.rt_audience_score}
+    if cached and deps.cache.rt_fresh(cached):
+        return _cached_scores(cached)
     try:
         found = deps.rotten_tomatoes().find_scores(ref.title, ref.first_air_year, ref.cast)
     except UpstreamError as error:
+        # Not recorded: what the cache knows stays, and a later crawl tries again.
         metrics.add_metric(name="CrawlFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("crawl failed", extra={"show": ref.title, "error": str(error)})
-        return None  # not cached: a later session tries again
+        logger.warning("crawl failed", extra={"tmdb_id": ref.tmdb_id, "error": str(error)})
+        return _cached_scores(cached) if cached else None
     scores = _as_dict(found)
     deps.cache.update_rotten_tomatoes(ref.tmdb_id, scores)
     if scores is None:
         metrics.add_metric(name="RtPageNotFound", unit=MetricUnit.Count, value=1)
+    if not _has_score(scores) and cached:
+        return _cached_scores(cached)  # a miss never erases a score found before
     return scores
+
+
+def _cached_scores(cached: CachedShow) -> dict[str, Any]:
+    return {"critics_score": cached.rt_critics_score, "audience_score": cached.rt_audience_score}
 
 
 def _as_dict(found: Any) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from typing import Callable
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
-from tvreport.clients.errors import UpstreamError
+from tvreport.clients.errors import UpstreamAuthError, UpstreamError
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
 from tvreport.observability import logger, metrics
@@ -35,7 +35,11 @@ def handle(message: ShowChunk, deps: ShowDataDeps) -> None:
         return
     found: list[RtShowRef] = []
     for ref in message.shows:
-        show = _resolve_or_none(ref, deps)
+        try:
+            show = _resolve_or_none(ref, deps)
+        except UpstreamAuthError as error:
+            fail_on_auth(deps.sessions, message.session_id, error)
+            return
         if show is None:
             continue
         deps.viewing.set_tmdb_id(message.session_id, ref.show_key, show.tmdb_id)
@@ -56,24 +60,41 @@ def handle(message: ShowChunk, deps: ShowDataDeps) -> None:
                                          "missing": missing, "counted": counted})
 
 
+def fail_on_auth(sessions: SessionRepository, session_id: str, error: UpstreamAuthError) -> None:
+    """A refused credential fails the session (every show would come back "not
+    found" and the report would be empty): a reason, a metric, an error log."""
+    metrics.add_metric(name=f"UpstreamAuthFailed_{error.service}", unit=MetricUnit.Count, value=1)
+    logger.error("upstream refused our credential", extra={"upstream": error.service, "status": error.status})
+    sessions.fail(session_id, "UPSTREAM_AUTH_FAILED", f"{error.service} refused the credential (HTTP {error.status})")
+
+
 def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
     """A per-show upstream failure is recorded and the chunk goes on."""
     try:
         return resolve(ref, deps)
+    except UpstreamAuthError:
+        raise
     except UpstreamError as error:
         metrics.add_metric(name="ShowLookupFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("show lookup failed", extra={"show": ref.title, "error": str(error)})
+        logger.warning("show lookup failed", extra={"error": str(error)})
         return None
 
 
+def alias_key(ref: ShowRef) -> str:
+    """The alias a lookup is remembered under. A title-only lookup speaks for the
+    title, for everyone; a lookup by IMDB id speaks only for that id, so one
+    session's id never decides what a bare title means for other sessions."""
+    return f"imdb#{ref.imdb_id}" if ref.imdb_id else ref.show_key
+
+
 def resolve(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
-    """Cache first (by IMDB id, then by the title seen before), TMDB otherwise."""
+    """Cache first (by IMDB id, then by the alias of this lookup), TMDB otherwise."""
     cache = deps.cache
     if ref.imdb_id:
         cached = cache.find_by_imdb(ref.imdb_id)
         if cached and cache.is_fresh(cached.fetched_at):
             return cached
-    alias = cache.get_alias(ref.show_key)
+    alias = cache.get_alias(alias_key(ref))
     if alias and alias["fresh"]:
         if alias["tmdb_id"] is None:
             return None  # looked up recently and not on TMDB
@@ -83,5 +104,5 @@ def resolve(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
     show = deps.tmdb().lookup(ref.title, imdb_id=ref.imdb_id)
     if show is not None:
         cache.put_show(show)
-    cache.put_alias(ref.show_key, show.tmdb_id if show else None)
+    cache.put_alias(alias_key(ref), show.tmdb_id if show else None)
     return show
