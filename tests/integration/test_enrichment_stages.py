@@ -190,3 +190,35 @@ def test_a_miss_after_a_hit_keeps_the_scores(stores):
     cache.update_rotten_tomatoes(90228, None)  # the series no longer matched
     show = cache.get(90228)
     assert (show.rt_critics_score, show.rt_audience_score, show.rt_outcome) == (83, 90, "not_found")
+
+
+# ---- hole 11: a chunk out of time counts nothing and is retried, counted once ------
+
+
+class Trickle(httpx.SyncByteStream):
+    def __iter__(self):
+        for _ in range(2_000):  # 20 s of body, one byte per 10 ms: under any read timeout
+            import time
+            time.sleep(0.01)
+            yield b" "
+
+
+def test_a_trickling_tmdb_cannot_hold_a_chunk_past_its_time_and_counts_stay_exact(stores, sandbox):
+    from tvreport.clients.http import DeadlineExceeded
+
+    sessions, viewing, rt_queue, tables = stores
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    trickling = TmdbClient("https://tmdb.test", "k", retry=NO_WAIT, http=make_http_client(
+        "tmdb", "", 10.0, transport=httpx.MockTransport(lambda r: httpx.Response(200, stream=Trickle()))))
+    healthy = TmdbClient(sandbox.tmdb_url, sandbox.tmdb_api_key, retry=NO_WAIT)
+    start(sessions, viewing, "slow", "dark")
+    chunk = ShowChunk(session_id="slow", chunk_id=0, shows=[ShowRef(show_key="dark", title="Dark")])
+    with pytest.raises(DeadlineExceeded):  # the message fails; SQS redelivers it
+        query_show_data.handle(chunk, ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: trickling),
+                               remaining_ms=lambda: 1_000)
+    assert "sd_chunks_done" not in sessions.get("slow").item and drain(rt_queue) == []
+    for _ in range(2):  # the redelivery, then a duplicate of it
+        query_show_data.handle(chunk, ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: healthy),
+                               remaining_ms=lambda: 300_000)
+    item = sessions.get("slow").item
+    assert (item["sd_chunks_done"], item["sd_shows_done"], item.get("sd_shows_failed", 0)) == (1, 1, 0)

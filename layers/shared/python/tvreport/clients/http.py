@@ -241,6 +241,9 @@ class Upstream:
         try:
             response = self._request(method, url, request_kwargs)
         except httpx.TimeoutException as exc:
+            left = seconds_left()
+            if left is not None and left <= 0:  # the read was cut short by the deadline
+                raise DeadlineExceeded(type(exc).__name__, service=self.service, code="deadline") from exc
             raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="timeout") from exc
         except httpx.TransportError as exc:
             raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="transport") from exc
@@ -258,6 +261,8 @@ class Upstream:
         timeout = httpx.Timeout(min(configured.read or left, left), connect=min(configured.connect or left, left))
         request = self.http.build_request(method, url, timeout=timeout, **request_kwargs)
         response = self.http.send(request, stream=True)
+        if response.is_stream_consumed:  # an in-memory transport has read it already
+            return response
         try:
             body = bytearray()
             for piece in response.iter_raw():

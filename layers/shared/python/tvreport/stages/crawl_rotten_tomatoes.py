@@ -2,12 +2,14 @@
 "no page" and "no score" are normal outcomes, counted as shows without a score."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport.clients.errors import UpstreamError
+from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.messages import RtChunk, RtShowRef
 from tvreport.observability import logger, metrics
@@ -24,10 +26,13 @@ class CrawlDeps:
     rotten_tomatoes: Callable[[], RottenTomatoesClient]
 
 
-def handle(message: RtChunk, deps: CrawlDeps) -> None:
+def handle(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int] | None = None) -> None:
+    """`remaining_ms` bounds every crawl call; a chunk out of time fails its message
+    and is redelivered, the shows already crawled cached for the retry."""
     if deps.sessions.crunching(message.session_id) is None:
         return
-    scored = sum(1 for ref in message.shows if _has_score(_scores_for(ref, deps)))
+    with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext():
+        scored = sum(1 for ref in message.shows if _has_score(_scores_for(ref, deps)))
     unscored = len(message.shows) - scored + message.not_on_tmdb
     counted = deps.sessions.count_chunk(message.session_id, Stage.CRAWL_ROTTEN_TOMATOES, message.chunk_id,
                                         shows_done=scored, shows_failed=unscored)
@@ -47,6 +52,8 @@ def _scores_for(ref: RtShowRef, deps: CrawlDeps) -> dict[str, Any] | None:
         return _cached_scores(cached)
     try:
         found = deps.rotten_tomatoes().find_scores(ref.title, ref.first_air_year, ref.cast)
+    except DeadlineExceeded:
+        raise
     except UpstreamError as error:
         # Not recorded: what the cache knows stays, and a later crawl tries again.
         metrics.add_metric(name="CrawlFailed", unit=MetricUnit.Count, value=1)

@@ -2,6 +2,7 @@
 chunk goes on to crawlRottenTomatoes and is counted done (exactly once)."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
 from tvreport.clients.errors import UpstreamAuthError, UpstreamError
+from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
 from tvreport.observability import logger, metrics
@@ -30,9 +32,17 @@ class ShowDataDeps:
     tmdb: Callable[[], TmdbClient]
 
 
-def handle(message: ShowChunk, deps: ShowDataDeps) -> None:
+def handle(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int] | None = None) -> None:
+    """`remaining_ms` (the invocation's remaining time) bounds every TMDB call; a chunk
+    that runs out of time fails its message (counted nothing) and is redelivered, the
+    shows it resolved already cached for the retry."""
     if deps.sessions.crunching(message.session_id) is None:
         return
+    with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext():
+        _enrich(message, deps)
+
+
+def _enrich(message: ShowChunk, deps: ShowDataDeps) -> None:
     found: list[RtShowRef] = []
     for ref in message.shows:
         try:
@@ -72,7 +82,7 @@ def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
     """A per-show upstream failure is recorded and the chunk goes on."""
     try:
         return resolve(ref, deps)
-    except UpstreamAuthError:
+    except (UpstreamAuthError, DeadlineExceeded):
         raise
     except UpstreamError as error:
         metrics.add_metric(name="ShowLookupFailed", unit=MetricUnit.Count, value=1)
