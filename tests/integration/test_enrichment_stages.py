@@ -222,3 +222,62 @@ def test_a_trickling_tmdb_cannot_hold_a_chunk_past_its_time_and_counts_stay_exac
                                remaining_ms=lambda: 300_000)
     item = sessions.get("slow").item
     assert (item["sd_chunks_done"], item["sd_shows_done"], item.get("sd_shows_failed", 0)) == (1, 1, 0)
+
+
+class Budget:
+    """remaining_ms that runs low after `calls` readings (the invocation aging)."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+
+    def __call__(self) -> int:
+        self.calls -= 1
+        return 300_000 if self.calls >= 0 else 10_000
+
+
+def test_a_chunk_short_of_time_hands_its_rest_on_and_is_counted_once(stores, sandbox):
+    sessions, viewing, rt_queue, tables = stores
+    own_queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="show-data")["QueueUrl"]
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    tmdb = TmdbClient(sandbox.tmdb_url, sandbox.tmdb_api_key, retry=NO_WAIT)
+    deps = ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: tmdb, show_data_queue_url=own_queue)
+    titles = {"dark": "Dark", "the office": "The Office", "no such show here": "No Such Show Here", "ozark": "Ozark"}
+    start(sessions, viewing, "split", *titles)
+    chunk = ShowChunk(session_id="split", chunk_id=3, shows=[ShowRef(show_key=k, title=t) for k, t in titles.items()])
+
+    query_show_data.handle(chunk, deps, remaining_ms=Budget(calls=2))  # time for 2 shows, then low
+    [part] = drain(own_queue)
+    assert part["part"] == 1 and [s["show_key"] for s in part["shows"]] == ["no such show here", "ozark"]
+    assert len(part["carried"]) == 2 and "sd_chunks_done" not in sessions.get("split").item
+    assert drain(rt_queue) == []  # nothing forwarded before the last part
+
+    query_show_data.handle(ShowChunk.model_validate(part), deps, remaining_ms=lambda: 300_000)
+    query_show_data.handle(chunk, deps, remaining_ms=lambda: 300_000)  # the first part redelivered: a second chain
+    item = sessions.get("split").item
+    assert (item["sd_chunks_done"], item["sd_shows_done"], item["sd_shows_failed"]) == (1, 3, 1)
+    forwarded = drain(rt_queue)
+    assert len(forwarded) == 2  # one per chain; the RT ledger counts chunk 3 once
+    assert all(sorted(s["show_key"] for s in f["shows"]) == ["dark", "ozark", "the office"] for f in forwarded)
+    assert all(f["not_on_tmdb"] == 1 and f["chunk_id"] == 3 for f in forwarded)
+
+
+def test_a_crawl_short_of_time_hands_its_rest_on_and_is_counted_once(stores):
+    sessions, viewing, _, tables = stores
+    own_queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="rt-own")["QueueUrl"]
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    _cached_dune(cache)  # fresh: scored from the cache
+    cache.put_show(CachedShow(tmdb_id=1, name="Nowhere"))
+    cache.update_rotten_tomatoes(1, None)  # fresh miss
+    client, seen = _rt({})
+    deps = CrawlDeps(sessions, cache, lambda: client, rt_queue_url=own_queue)
+    start(sessions, viewing, "crawl-split", "dune prophecy", "nowhere")
+    nowhere = RtShowRef(show_key="nowhere", title="Nowhere", tmdb_id=1)
+    chunk = RtChunk(session_id="crawl-split", chunk_id=0, shows=[DUNE_REF, nowhere, DUNE_REF], not_on_tmdb=2)
+    crawl_rotten_tomatoes.handle(chunk, deps, remaining_ms=Budget(calls=2))
+    [part] = drain(own_queue)
+    assert (part["part"], len(part["shows"]), part["carried_scored"], part["carried_unscored"]) == (1, 1, 1, 1)
+    for message in (RtChunk.model_validate(part), chunk):
+        crawl_rotten_tomatoes.handle(message, deps, remaining_ms=lambda: 300_000)
+    item = sessions.get("crawl-split").item
+    assert (item["rt_chunks_done"], item["rt_shows_done"], item["rt_shows_failed"]) == (1, 2, 3)
+    assert seen == []  # all from the cache

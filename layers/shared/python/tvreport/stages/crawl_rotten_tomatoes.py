@@ -1,5 +1,8 @@
 """crawlRottenTomatoes: critics and audience scores per show, cached with the show;
-"no page" and "no score" are normal outcomes, counted as shows without a score."""
+"no page" and "no score" are normal outcomes, counted as shows without a score.
+Every crawl call has a deadline within the invocation's remaining time; a chunk short
+of time hands its remaining shows on to its own queue (a part carrying the counts so
+far), and only the last part counts the chunk (once, by chunk id)."""
 from __future__ import annotations
 
 import contextlib
@@ -8,6 +11,7 @@ from typing import Any, Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tvreport import publisher
 from tvreport.clients.errors import UpstreamError
 from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
@@ -24,22 +28,50 @@ class CrawlDeps:
     sessions: SessionRepository
     cache: ShowCacheRepository
     rotten_tomatoes: Callable[[], RottenTomatoesClient]
+    rt_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
+
+
+HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (one show's crawl + the writes)
 
 
 def handle(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int] | None = None) -> None:
-    """`remaining_ms` bounds every crawl call; a chunk out of time fails its message
-    and is redelivered, the shows already crawled cached for the retry."""
+    """`remaining_ms` is the invocation's remaining time (Lambda's context)."""
     if deps.sessions.crunching(message.session_id) is None:
         return
     with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext():
-        scored = sum(1 for ref in message.shows if _has_score(_scores_for(ref, deps)))
-    unscored = len(message.shows) - scored + message.not_on_tmdb
+        _crawl(message, deps, remaining_ms or (lambda: 10**9))
+
+
+def _crawl(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int]) -> None:
+    scored, unscored = message.carried_scored, message.carried_unscored
+    for index, ref in enumerate(message.shows):
+        if index and remaining_ms() < HANDOFF_MARGIN_MS and deps.rt_queue_url:
+            _hand_off(message, index, scored, unscored, deps)
+            return
+        try:
+            has_score = _has_score(_scores_for(ref, deps))
+        except DeadlineExceeded:
+            if not index or not deps.rt_queue_url:
+                raise  # no progress in this part: the message fails and is retried
+            _hand_off(message, index, scored, unscored, deps)
+            return
+        scored, unscored = (scored + 1, unscored) if has_score else (scored, unscored + 1)
+    unscored += message.not_on_tmdb
     counted = deps.sessions.count_chunk(message.session_id, Stage.CRAWL_ROTTEN_TOMATOES, message.chunk_id,
                                         shows_done=scored, shows_failed=unscored)
     metrics.add_metric(name="ChunksDone" if counted else "DuplicateChunks", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ShowsScored", unit=MetricUnit.Count, value=scored)
     logger.info("chunk crawled", extra={"chunk_id": message.chunk_id, "scored": scored,
                                         "unscored": unscored, "counted": counted})
+
+
+def _hand_off(message: RtChunk, index: int, scored: int, unscored: int, deps: CrawlDeps) -> None:
+    part = message.model_copy(update={"shows": message.shows[index:], "part": message.part + 1,
+                                      "carried_scored": scored, "carried_unscored": unscored})
+    publisher.send(deps.rt_queue_url, [part])
+    metrics.add_metric(name="ChunkHandOffs", unit=MetricUnit.Count, value=1)
+    logger.info("handing the rest of the chunk on", extra={"chunk_id": message.chunk_id, "part": part.part,
+                                                           "left": len(part.shows)})
 
 
 def _has_score(scores: dict[str, Any] | None) -> bool:

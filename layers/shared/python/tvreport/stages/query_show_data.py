@@ -1,5 +1,9 @@
 """queryShowData: show details and cast from TMDB through the shared cache, then the
-chunk goes on to crawlRottenTomatoes and is counted done (exactly once)."""
+chunk goes on to crawlRottenTomatoes and is counted done (exactly once).
+
+No invocation needs more than its timeout: every TMDB call has a deadline within the
+remaining time, and a chunk short of time hands its remaining shows on to its own
+queue (a part carrying what was found); only the last part forwards and counts."""
 from __future__ import annotations
 
 import contextlib
@@ -21,6 +25,7 @@ from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import Stage
 
 CAST_FOR_MATCHING = 6
+HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (a show's calls + the writes)
 
 
 @dataclass
@@ -30,33 +35,41 @@ class ShowDataDeps:
     cache: ShowCacheRepository
     rt_queue_url: str
     tmdb: Callable[[], TmdbClient]
+    show_data_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
 
 
 def handle(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int] | None = None) -> None:
-    """`remaining_ms` (the invocation's remaining time) bounds every TMDB call; a chunk
-    that runs out of time fails its message (counted nothing) and is redelivered, the
-    shows it resolved already cached for the retry."""
+    """`remaining_ms` is the invocation's remaining time (Lambda's context)."""
     if deps.sessions.crunching(message.session_id) is None:
         return
     with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext():
-        _enrich(message, deps)
+        _enrich(message, deps, remaining_ms or (lambda: 10**9))
 
 
-def _enrich(message: ShowChunk, deps: ShowDataDeps) -> None:
-    found: list[RtShowRef] = []
-    for ref in message.shows:
+def _enrich(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int]) -> None:
+    found: list[RtShowRef] = list(message.carried)
+    missing = message.carried_missing
+    for index, ref in enumerate(message.shows):
+        if index and remaining_ms() < HANDOFF_MARGIN_MS and deps.show_data_queue_url:
+            _hand_off(message, message.shows[index:], found, missing, deps)
+            return
         try:
             show = _resolve_or_none(ref, deps)
         except UpstreamAuthError as error:
             fail_on_auth(deps.sessions, message.session_id, error)
             return
+        except DeadlineExceeded:
+            if not index or not deps.show_data_queue_url:
+                raise  # no progress in this part: the message fails and is retried
+            _hand_off(message, message.shows[index:], found, missing, deps)
+            return
         if show is None:
+            missing += 1
             continue
         deps.viewing.set_tmdb_id(message.session_id, ref.show_key, show.tmdb_id)
         found.append(RtShowRef(show_key=ref.show_key, title=show.name, tmdb_id=show.tmdb_id,
                                first_air_year=show.first_air_year,
                                cast=[c.name for c in show.cast[:CAST_FOR_MATCHING]]))
-    missing = len(message.shows) - len(found)
     # Forward before counting: if counting is a duplicate, the forward was too, and the
     # next stage's ledger absorbs it.
     publisher.send(deps.rt_queue_url, [RtChunk(session_id=message.session_id, chunk_id=message.chunk_id,
@@ -68,6 +81,18 @@ def _enrich(message: ShowChunk, deps: ShowDataDeps) -> None:
     metrics.add_metric(name="ShowsNotFound", unit=MetricUnit.Count, value=missing)
     logger.info("chunk enriched", extra={"chunk_id": message.chunk_id, "found": len(found),
                                          "missing": missing, "counted": counted})
+
+
+def _hand_off(message: ShowChunk, rest: list[ShowRef], found: list[RtShowRef], missing: int,
+              deps: ShowDataDeps) -> None:
+    """The rest of the chunk as its next part; nothing is counted until the last part
+    (a duplicate chain ends in the same chunk id, which the ledger counts once)."""
+    part = message.model_copy(update={"shows": rest, "part": message.part + 1, "carried": found,
+                                      "carried_missing": missing})
+    publisher.send(deps.show_data_queue_url, [part])
+    metrics.add_metric(name="ChunkHandOffs", unit=MetricUnit.Count, value=1)
+    logger.info("handing the rest of the chunk on", extra={"chunk_id": message.chunk_id, "part": part.part,
+                                                           "left": len(rest)})
 
 
 def fail_on_auth(sessions: SessionRepository, session_id: str, error: UpstreamAuthError) -> None:
