@@ -69,6 +69,9 @@ class ViewingRepository:
         except ClientError as error:
             raise _item_size_error(error) from error
 
+    # The name from when plays were a set added to; a record is now written whole.
+    add_plays = put_record
+
     def set_tmdb_id(self, session_id: str, show_key: str, tmdb_id: int) -> None:
         self._table.update_item(Key={"session_id": session_id, "show_key": show_key},
                                 UpdateExpression="SET tmdb_id = :id",
