@@ -145,7 +145,9 @@ class PipelineStack(Stack):
             ("api", env_keys.QUERY_ACTIVITIES_QUEUE_URL, "query_activities"),
             ("query_activities", env_keys.QUERY_ACTIVITIES_QUEUE_URL, "query_activities"),  # hand-off
             ("query_activities", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),
+            ("query_show_data", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),  # hand-off
             ("query_show_data", env_keys.CRAWL_RT_QUEUE_URL, "crawl_rotten_tomatoes"),
+            ("crawl_rotten_tomatoes", env_keys.CRAWL_RT_QUEUE_URL, "crawl_rotten_tomatoes"),  # hand-off
             ("progress_tracker", env_keys.TV_BFF_QUEUE_URL, "tv_bff"),
             ("progress_tracker", env_keys.STAR_SIGN_QUEUE_URL, "star_sign_picker"),
             ("watchdog", env_keys.TV_BFF_QUEUE_URL, "tv_bff"),  # re-sends stale claims

@@ -6,4 +6,5 @@ from tvreport.stages import crawl_rotten_tomatoes
 
 deps = wiring.crawl_deps()  # cold start: settings validated here
 
-handler = batch_handler(lambda record, _: crawl_rotten_tomatoes.handle(parse_message(record, RtChunk), deps))
+handler = batch_handler(lambda record, context: crawl_rotten_tomatoes.handle(
+    parse_message(record, RtChunk), deps, context.get_remaining_time_in_millis))

@@ -6,4 +6,5 @@ from tvreport.stages import query_show_data
 
 deps = wiring.show_data_deps()  # cold start: settings validated here
 
-handler = batch_handler(lambda record, _: query_show_data.handle(parse_message(record, ShowChunk), deps))
+handler = batch_handler(lambda record, context: query_show_data.handle(
+    parse_message(record, ShowChunk), deps, context.get_remaining_time_in_millis))

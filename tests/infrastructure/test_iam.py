@@ -23,8 +23,8 @@ FUNCTIONS = (
 SENDS = {
     "api": {"query_activities"},
     "query_activities": {"query_activities", "query_show_data"},
-    "query_show_data": {"crawl_rotten_tomatoes"},
-    "crawl_rotten_tomatoes": set(),
+    "query_show_data": {"query_show_data", "crawl_rotten_tomatoes"},  # its own queue: hand-off
+    "crawl_rotten_tomatoes": {"crawl_rotten_tomatoes"},  # hand-off
     "tv_bff": set(),
     "star_sign_picker": set(),
     "progress_tracker": {"tv_bff", "star_sign_picker"},

@@ -61,7 +61,7 @@ def test_a_history_is_handed_over_when_time_runs_low(env, sandbox):
     query_activities.handle(request, lambda: 1_000, deps())  # 1 s left: one page, then hand over
     handoff = drain(queues["activities"])
     assert [m["next_page"] for m in handoff] == [2] and handoff[0]["data_key"] == "typical"
-    assert handoff[0]["date_format"] == "%d/%m/%Y"  # carried, so later parts read dates the same way
+    assert handoff[0]["date_format"] is None  # decided once, over the whole history, at the end
     view = sessions.get("handoff")
     pages = math.ceil(len(sandbox.gandalf._viewers["typical"]) / 300)
     assert (view.activity_pages_done, view.activity_pages_total, view.total_chunks) == (1, pages, None)
@@ -108,3 +108,66 @@ def test_an_empty_history_is_split_into_nothing(env, sandbox):
     view = sessions.get("empty")
     assert (view.state, view.total_shows, view.total_chunks) == (State.CRUNCHING_DATA, 0, 0)
     assert drain(queues["show-data"]) == []  # the tracker then emits both AI stages at once
+
+
+def _activity(n: int, title: str, raw_date: str) -> dict:
+    return {"__typename": "Activity", "id": f"a{n}", "metadata": {
+        "__typename": "NetflixActivityMetadata", "title": title, "date": raw_date, "subject": []}}
+
+
+def split_sensitive_history() -> list[dict]:
+    """A history whose decisions need its last page: page 1 (300 rows) has only
+    ambiguous dates (day and month both <= 12) and one 'Tiger King: ...' title; page 2
+    proves the dates month-first (12/25/2020) and makes Tiger King a series (a second
+    subtitle). Decided per part, page 1 reads day-first and Tiger King as a film."""
+    rows = [_activity(n, f"Dark: Season 1: Episode {n}", f"0{1 + n % 9}/0{1 + n % 8}/2020") for n in range(299)]
+    rows.append(_activity(299, "Tiger King: Murder, Mayhem and Madness", "03/04/2020"))
+    rows += [_activity(300 + n, f"Ozark: Season 1: Episode {n}", f"12/{13 + n % 15}/2020") for n in range(40)]
+    rows.append(_activity(400, "Tiger King: The Tiger King and I", "12/30/2020"))
+    return rows
+
+
+def _decisions(sessions: SessionRepository, viewing: ViewingRepository, session_id: str) -> tuple:
+    view = sessions.get(session_id)
+    kinds = sorted((str(i["show_key"]), str(i["kind"]), int(i.get("play_count") or len(i.get("plays", ()))))
+                   for i in viewing.items(session_id))
+    return (view.total_shows, view.total_chunks, view.item["activities"], view.item["rejected_rows"],
+            view.item["movies"], view.item["date_format"], kinds)
+
+
+def test_a_forced_hand_off_decides_exactly_as_one_go(env, sandbox, moto_tables):
+    sessions, queues, deps = env
+    viewing = ViewingRepository(moto_tables["viewing"], ttl_days=1)
+    sandbox.register_viewer("split-sensitive", split_sensitive_history())
+    for session_id, first_budget_ms in (("one-go", 900_000), ("handed-off", 1_000)):
+        start(sessions, session_id)
+        request = ActivitiesRequest(session_id=session_id, source="gandalf", data_key="split-sensitive")
+        query_activities.handle(request, lambda: first_budget_ms, deps())
+        for handoff in drain(queues["activities"]):
+            query_activities.handle(ActivitiesRequest.model_validate(handoff), lambda: 900_000, deps())
+        drain(queues["show-data"])
+    one_go, handed_off = _decisions(sessions, viewing, "one-go"), _decisions(sessions, viewing, "handed-off")
+    assert handed_off == one_go
+    assert one_go[3] == 0 and one_go[5] == "%m/%d/%Y"  # no row rejected: month-first, from page 2
+    assert ("tiger king", "show", 2) in one_go[6]  # a series, decided by page 2
+
+
+def test_pages_are_stored_as_they_arrive_and_a_redelivered_part_resumes(env, sandbox, moto_tables):
+    sessions, queues, deps = env
+    viewing = ViewingRepository(moto_tables["viewing"], ttl_days=1)
+    start(sessions, "resume")
+    pages = math.ceil(len(sandbox.gandalf._viewers["typical"]) / 300)
+    request = ActivitiesRequest(session_id="resume", source="gandalf", data_key="typical")
+    query_activities.handle(request, lambda: 1_000, deps())  # one page, then hand over
+    assert viewing.raw_page_numbers("resume") == {1}
+    handoff = ActivitiesRequest.model_validate(drain(queues["activities"])[0])
+    before = sum(sandbox.stats()["gandalf"]["requests"].values())
+    for _ in range(2):  # the last part delivered twice: the second fetches only its first page again
+        query_activities.handle(handoff, lambda: 900_000, deps())
+    assert viewing.raw_page_numbers("resume") == set(range(1, pages + 1))
+    assert sum(sandbox.stats()["gandalf"]["requests"].values()) - before == (pages - 1) + 1
+    view = sessions.get("resume")
+    assert view.total_shows == 80
+    # DELETE reaches the raw pages too: every record and every page
+    assert viewing.delete_session("resume") == view.total_shows + view.item["movies"] + pages
+    assert viewing.items("resume") == [] and viewing.raw_page_numbers("resume") == set()

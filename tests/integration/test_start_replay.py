@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from tests.integration.conftest import REGION
+from tests.integration.test_api import CONNECT_ENV
 from tests.support.aws_edge import Edge, sqs_entries_failed
 from tests.support.events import api_event
 from tests.support.handlers import FakeContext, load_handler
@@ -27,7 +28,8 @@ def api(moto_tables, function_env):
     sqs = boto3.client("sqs", region_name=REGION)
     queues = {n: sqs.create_queue(QueueName=n)["QueueUrl"] for n in ("activities", "show-data")}
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="uploads")
-    function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queues["activities"], env_keys.UPLOADS_BUCKET: "uploads"})
+    function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queues["activities"], env_keys.UPLOADS_BUCKET: "uploads",
+                  **CONNECT_ENV})
     module = load_handler("api")
 
     def call(method, path, body=None):

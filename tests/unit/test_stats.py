@@ -505,12 +505,12 @@ def test_empty_history_has_no_months_and_no_dates():
 
 
 def test_a_stored_item_counts_its_plays_per_month():
-    from tvreport.repositories.viewing import play_key, to_record
+    from tvreport.repositories.viewing import play_key, summarize_plays, to_record
 
     plays = {play_key(D("2024-01-31"), "S1E1"), play_key(D("2024-02-01"), "S1E2"),
              play_key(D("2024-02-09"), "S1E1")}  # S1E1 watched again: a play in February too
-    record = to_record({"session_id": "s1", "show_key": "a", "title": "A", "kind": "show", "plays": plays},
-                       as_of=D("2024-03-01"))
+    item = {"session_id": "s1", "show_key": "a", "title": "A", "kind": "show", **summarize_plays(plays)}
+    record = to_record(item, as_of=D("2024-03-01"))
 
     assert record.plays_by_month == {"2024-01": 1, "2024-02": 2}
     assert record.episodes == 2 and record.plays == 3

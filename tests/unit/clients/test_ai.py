@@ -230,3 +230,13 @@ def test_rules_are_deterministic_valid_and_short(show, cast, genres, score, show
     assert pick.star_sign in STAR_SIGNS and pick.personality in PERSONALITIES
     for quip in (pick.star_sign_quip, pick.personality_quip, pick.genres_quip, pick.score_quip):
         assert 0 < len(quip) <= QUIP_MAX_CHARS and "\n" not in quip
+
+
+def test_a_refused_openai_key_falls_back_to_rules_with_a_metric_and_no_second_call():
+    refused = httpx.Response(401, json={"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                                  "code": "invalid_api_key"}})
+    transport = ScriptedTransport(refused)
+    pick = ai_with(transport).pick_bff("Lupin", LUPIN_CAST, GENRES)
+    assert pick == rule_bff("Lupin", LUPIN_CAST, GENRES) and pick.source == "rules"
+    assert transport.calls == 1
+    assert metric_count("UpstreamAuthFailed_openai") == 1 and metric_count("AiRuleFallbacks") == 1

@@ -1,6 +1,7 @@
 """The shared HTTP plumbing: status classification, Retry-After, backoff, limits, metrics."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -14,10 +15,12 @@ from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamErr
 from tvreport.clients.http import (
     RATE_LIMITS_PER_SECOND,
     USER_AGENT,
+    DeadlineExceeded,
     RetryPolicy,
     Upstream,
     build_rate_limiter,
     check_status,
+    deadline_within,
     make_http_client,
     parse_retry_after,
     record_metric,
@@ -190,3 +193,50 @@ def test_metrics_outside_a_handler_never_raise(monkeypatch):
     for _ in range(250):
         record_metric("UpstreamCalls_svc", 1, MetricUnit.Count)
     assert metric_count("UpstreamCalls_svc") < 100
+
+
+# ---- the deadline: a trickle that per-read timeouts never catch -------------------
+
+
+class Trickle(httpx.SyncByteStream):
+    """A body sent one byte at a time, each well within any read timeout."""
+
+    def __init__(self, size: int, gap_s: float) -> None:
+        self.size, self.gap_s, self.sent = size, gap_s, 0
+
+    def __iter__(self):
+        for _ in range(self.size):
+            time.sleep(self.gap_s)
+            self.sent += 1
+            yield b"x"
+
+
+def _trickling_upstream(body: Trickle, retry) -> Upstream:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=body))
+    return Upstream("tmdb", make_http_client("tmdb", "", 10.0, transport=transport), retry)
+
+
+def test_a_trickling_reply_is_cut_off_at_the_invocation_deadline(retry, sleep):
+    body = Trickle(size=400, gap_s=0.01)  # 4 s of trickle under a 10 s read timeout
+    upstream = _trickling_upstream(body, retry)
+    with deadline_within(lambda: 2_000):  # 2 s left in the invocation: 1 s for the call
+        with pytest.raises(DeadlineExceeded) as caught:
+            upstream.call("GET", "https://tmdb.test/3/tv/1", lambda response: response.text)
+    assert caught.value.code == "deadline" and caught.value.retryable
+    assert 0 < body.sent < body.size  # cut off mid-body
+    assert sleep.waits == []  # and not retried past the deadline
+
+
+def test_without_a_deadline_the_same_trickle_is_read_whole(retry):
+    body = Trickle(size=20, gap_s=0.005)
+    assert _trickling_upstream(body, retry).call("GET", "https://tmdb.test/3/tv/1", lambda r: r.text) == "x" * 20
+
+
+def test_retries_stop_before_a_wait_that_would_cross_the_deadline(sleep):
+    policy = RetryPolicy(attempts=10, backoff_base_s=60, backoff_max_s=60, sleep=sleep)
+    transport = httpx.MockTransport(lambda request: httpx.Response(503))
+    upstream = Upstream("tmdb", make_http_client("tmdb", "", 10.0, transport=transport), policy)
+    with deadline_within(lambda: 20_000):  # far less than one 60 s backoff
+        with pytest.raises(RetryableUpstreamError) as caught:
+            upstream.call("GET", "https://tmdb.test/3/tv/1", lambda r: check_status("tmdb", r))
+    assert caught.value.attempts == 1 and sleep.waits == []

@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from tests.unit.clients.support import real_text
-from tvreport.clients.errors import PermanentUpstreamError
+from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError
 from tvreport.clients.http import USER_AGENT, make_http_client
 from tvreport.clients.rottentomatoes import RottenTomatoesClient, choose_series
 from tvreport.clients.rt_parser import RtScores, RtSearchResult, parse_search_page
@@ -103,9 +103,44 @@ def test_a_series_page_that_is_gone_means_none(retry):
     assert client.find_scores("Dune: Prophecy", 2024, []) is None
 
 
-def test_scores_of_an_unknown_page_are_empty_not_an_error(retry):
-    client, _ = rt_with({"/tv/odd": "<html><body>redesigned</body></html>"}, retry)
-    assert client.scores("/tv/odd") == RtScores(url=f"{BASE}/tv/odd")
+# A bot-challenge page as CDNs serve it: HTTP 200, none of the site's markup.
+CHALLENGE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+    "<div id=\"challenge-running\">Checking if the site connection is secure</div>"
+    "<noscript>Enable JavaScript and cookies to continue</noscript></body></html>"
+)
+NO_SCORE_PAGE = '<script type="application/ld+json">{"@type": "TVSeries", "name": "New Show"}</script>'
+
+
+def test_a_challenge_page_in_place_of_a_show_page_is_a_retryable_failure(retry, sleep):
+    client, fake = rt_with({"/tv/odd": CHALLENGE_PAGE}, retry)
+    with pytest.raises(RetryableUpstreamError) as caught:
+        client.scores("/tv/odd")
+    assert (caught.value.code, caught.value.status, caught.value.attempts) == ("unrecognized_page", 200, 4)
+    assert len(fake.requests) == 4 and len(sleep.waits) == 3
+
+
+def test_a_challenge_page_in_place_of_a_search_page_is_never_not_found(retry):
+    client, _ = rt_with({"/search": CHALLENGE_PAGE}, retry)
+    with pytest.raises(RetryableUpstreamError):
+        client.find_scores("Dune: Prophecy", 2024, [])
+
+
+def test_a_real_page_without_a_score_is_an_answer_not_a_failure(retry):
+    client, _ = rt_with({"/tv/new": NO_SCORE_PAGE}, retry)
+    assert client.scores("/tv/new") == RtScores(url=f"{BASE}/tv/new")
+
+
+def test_a_real_search_page_without_results_is_not_found(retry):
+    empty = ('<search-page-header search-term="zzz"></search-page-header>'
+             '<p data-qa="search-no-results">Sorry, no results found for this search.</p>')
+    client, fake = rt_with({"/search": empty}, retry)
+    assert client.find_scores("Zzz", None, []) is None and len(fake.requests) == 1
+
+
+def test_the_real_top_gun_search_page_is_recognized(retry):
+    client, _ = rt_with({"/search": real_text(TOP_GUN)}, retry)
+    assert len(client.search("Top Gun")) == 6
 
 
 def test_forbidden_search_is_permanent(retry):

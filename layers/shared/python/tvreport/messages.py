@@ -39,15 +39,6 @@ class ShowRef(BaseModel):
     tvdb_id: str | None = None
 
 
-class ShowChunk(BaseModel):
-    """queryShowData queue: one chunk of a session's distinct shows."""
-
-    model_config = _STRICT
-    session_id: str = Field(min_length=1)
-    chunk_id: int = Field(ge=0)
-    shows: list[ShowRef]
-
-
 class RtShowRef(BaseModel):
     model_config = _STRICT
     show_key: str
@@ -55,6 +46,22 @@ class RtShowRef(BaseModel):
     tmdb_id: int
     first_air_year: int | None = None
     cast: list[str] = Field(default_factory=list)
+
+
+class ShowChunk(BaseModel):
+    """queryShowData queue: one chunk of a session's distinct shows.
+
+    A part > 0 is the rest of a chunk handed on by an invocation short of time: its
+    `shows` are those still to look up, `carried` and `carried_missing` what earlier
+    parts found. Only the last part forwards and counts the chunk (once, by chunk id)."""
+
+    model_config = _STRICT
+    session_id: str = Field(min_length=1)
+    chunk_id: int = Field(ge=0)
+    shows: list[ShowRef]
+    part: int = Field(default=0, ge=0)
+    carried: list[RtShowRef] = Field(default_factory=list)
+    carried_missing: int = Field(default=0, ge=0)
 
 
 class RtChunk(BaseModel):
@@ -65,6 +72,10 @@ class RtChunk(BaseModel):
     chunk_id: int = Field(ge=0)
     shows: list[RtShowRef]
     not_on_tmdb: int = Field(default=0, ge=0)
+    # A hand-off part (see ShowChunk): what earlier parts scored and did not.
+    part: int = Field(default=0, ge=0)
+    carried_scored: int = Field(default=0, ge=0)
+    carried_unscored: int = Field(default=0, ge=0)
 
 
 class AiStageRequest(BaseModel):

@@ -50,5 +50,6 @@ class CachedShow:
     rt_audience_score: int | None = None
     rt_critics_reviews: int | None = None
     rt_certified: bool | None = None
-    rt_checked_at: str | None = None  # ISO time of the last crawl (found or not)
+    rt_checked_at: str | None = None  # ISO time of the last crawl that got an answer (found or not)
+    rt_outcome: str | None = None  # that crawl's answer: "scored" | "unscored" | "not_found"
     fetched_at: str | None = None  # ISO time of the TMDB fetch

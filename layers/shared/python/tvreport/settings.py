@@ -70,11 +70,13 @@ class ActivitiesSettings(ApiSettings):
 
 class ShowDataSettings(EnvSettings):
     rt_queue_url: str = Field(alias=env_keys.CRAWL_RT_QUEUE_URL, min_length=1)
+    show_data_queue_url: str = Field(alias=env_keys.QUERY_SHOW_DATA_QUEUE_URL, min_length=1)  # hand-off
     tmdb_url: str = Field(alias=env_keys.TMDB_URL, min_length=1)
 
 
 class CrawlSettings(EnvSettings):
     rotten_tomatoes_url: str = Field(alias=env_keys.ROTTEN_TOMATOES_URL, min_length=1)
+    rt_queue_url: str = Field(alias=env_keys.CRAWL_RT_QUEUE_URL, min_length=1)  # hand-off
 
 
 class AiSettings(EnvSettings):

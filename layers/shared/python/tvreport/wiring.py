@@ -70,7 +70,7 @@ def show_data_deps():
     def tmdb() -> TmdbClient:
         return TmdbClient(settings.tmdb_url, get_secret("tmdb"))
 
-    return ShowDataDeps(sessions(), viewing(), show_cache(), settings.rt_queue_url, tmdb)
+    return ShowDataDeps(sessions(), viewing(), show_cache(), settings.rt_queue_url, tmdb, settings.show_data_queue_url)
 
 
 def crawl_deps():
@@ -83,7 +83,7 @@ def crawl_deps():
     def rotten_tomatoes() -> RottenTomatoesClient:
         return RottenTomatoesClient(settings.rotten_tomatoes_url)
 
-    return CrawlDeps(sessions(), show_cache(), rotten_tomatoes)
+    return CrawlDeps(sessions(), show_cache(), rotten_tomatoes, settings.rt_queue_url)
 
 
 def ai_deps():

@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 
 import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_none
 
 from tvreport.clients.ai_rules import (
     PERSONALITIES,
@@ -82,6 +82,10 @@ def star_sign_schema() -> dict[str, Any]:
 
 class UnusableAnswer(Exception):
     """A refusal, an API error or an answer that breaks the schema."""
+
+
+class KeyRefused(UnusableAnswer):
+    """OpenAI refused the API key: asking again cannot help."""
 
 
 class TvPersonalityAI:
@@ -166,7 +170,7 @@ class TvPersonalityAI:
         """The model's answer, validated; None once every attempt was unusable."""
         retrying = Retrying(
             stop=stop_after_attempt(ANSWER_ATTEMPTS),
-            retry=retry_if_exception_type(UnusableAnswer),
+            retry=retry_if_exception(lambda exc: isinstance(exc, UnusableAnswer) and not isinstance(exc, KeyRefused)),
             wait=wait_none(),
             reraise=True,
         )
@@ -199,6 +203,11 @@ class TvPersonalityAI:
                     "json_schema": {"name": name, "strict": True, "schema": schema},
                 },
             )
+        except openai.AuthenticationError as exc:
+            # A wrong key: the report still comes (rules), but an operator must see it.
+            record_metric("UpstreamAuthFailed_openai")
+            logger.error("openai refused the API key; using rules", extra={"upstream": "openai", "status": exc.status_code})
+            raise KeyRefused("api error: AuthenticationError") from exc
         except openai.OpenAIError as exc:
             raise UnusableAnswer(f"api error: {type(exc).__name__}") from exc
         self._record_usage(completion)

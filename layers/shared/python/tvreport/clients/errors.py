@@ -45,3 +45,9 @@ class RetryableUpstreamError(UpstreamError):
     bounded retries are exhausted, so the message can be redelivered later."""
 
     retryable = True
+
+
+class UpstreamAuthError(PermanentUpstreamError):
+    """The service refused our credential (HTTP 401/403): nothing will succeed until
+    an operator fixes the key, so the session fails with UPSTREAM_AUTH_FAILED rather
+    than completing with every show "not found"."""

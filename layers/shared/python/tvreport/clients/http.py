@@ -3,12 +3,14 @@ service, bounded retries (exponential backoff with jitter, `Retry-After` honoure
 on transient failures only, a per-service rate limit, and call/retry metrics."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import json
 import os
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -20,7 +22,7 @@ from aws_lambda_powertools.metrics.exceptions import SchemaValidationError
 from pyrate_limiter import Duration, Limiter, Rate
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError, UpstreamError
+from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
 from tvreport import env_keys
 from tvreport.observability import logger, metrics
 
@@ -57,6 +59,34 @@ class RetryPolicy:
 # Module setting: what clients use when not given a policy (the local runner may
 # swap it for a faster one).
 default_retry_policy = RetryPolicy()
+
+# Time kept back from the invocation's remaining time for the work after a call
+# (storing, counting, handing off).
+DEADLINE_RESERVE_MS = 15_000
+
+# The monotonic time every upstream call of this invocation must finish by; None = no
+# deadline (outside a handler). A contextvar, so a thread started with the context
+# (Gandalf's page pool) sees it.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("upstream_deadline", default=None)
+
+
+@contextlib.contextmanager
+def deadline_within(remaining_ms: Callable[[], int], reserve_ms: int = DEADLINE_RESERVE_MS) -> Iterator[float]:
+    """Bound every upstream call made inside by the invocation's remaining time (Lambda's
+    `context.get_remaining_time_in_millis`) less a reserve. httpx's timeouts are per
+    read: a server trickling a byte at a time never trips them; this does."""
+    remaining = remaining_ms()
+    deadline = time.monotonic() + max(0, remaining - min(reserve_ms, remaining // 2)) / 1000
+    token = _deadline.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _deadline.reset(token)
+
+
+def seconds_left() -> float | None:
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
 
 
 def make_http_client(
@@ -123,8 +153,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def check_status(service: str, response: httpx.Response) -> httpx.Response:
-    """Classify an HTTP status: 2xx/3xx pass; 408, 429 and 5xx are transient; any
-    other 4xx cannot succeed."""
+    """Classify an HTTP status: 2xx/3xx pass; 408, 429 and 5xx are transient; 401/403
+    are a refused credential; any other 4xx cannot succeed."""
     status = response.status_code
     if status < 400:
         return response
@@ -136,6 +166,8 @@ def check_status(service: str, response: httpx.Response) -> httpx.Response:
             status=status,
             retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
         )
+    if status in (401, 403):
+        raise UpstreamAuthError(f"HTTP {status} on {path}", service=service, status=status, code="auth")
     raise PermanentUpstreamError(f"HTTP {status} on {path}", service=service, status=status)
 
 
@@ -170,7 +202,7 @@ class Upstream:
         `attempts` set."""
         policy = self.retry_policy
         retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts),
+            stop=stop_after_attempt(policy.attempts) | _stop_at_deadline,
             wait=_wait_strategy(policy),
             retry=retry_if_exception_type(RetryableUpstreamError),
             sleep=policy.sleep,
@@ -207,12 +239,42 @@ class Upstream:
             limiter.try_acquire(self.service)
         record_metric(f"UpstreamCalls_{self.service}")
         try:
-            response = self.http.request(method, url, **request_kwargs)
+            response = self._request(method, url, request_kwargs)
         except httpx.TimeoutException as exc:
+            left = seconds_left()
+            if left is not None and left <= 0:  # the read was cut short by the deadline
+                raise DeadlineExceeded(type(exc).__name__, service=self.service, code="deadline") from exc
             raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="timeout") from exc
         except httpx.TransportError as exc:
             raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="transport") from exc
         return parse(response)
+
+    def _request(self, method: str, url: str, request_kwargs: dict[str, Any]) -> httpx.Response:
+        """The request, read within the deadline: each read waits at most the time left,
+        and the body is read chunk by chunk so a trickle is cut off at the deadline."""
+        left = seconds_left()
+        if left is None:
+            return self.http.request(method, url, **request_kwargs)
+        if left <= 0:
+            raise DeadlineExceeded("no time left for the call", service=self.service, code="deadline")
+        configured = self.http.timeout
+        timeout = httpx.Timeout(min(configured.read or left, left), connect=min(configured.connect or left, left))
+        request = self.http.build_request(method, url, timeout=timeout, **request_kwargs)
+        response = self.http.send(request, stream=True)
+        if response.is_stream_consumed:  # an in-memory transport has read it already
+            return response
+        try:
+            body = bytearray()
+            for piece in response.iter_raw():
+                body += piece
+                if time.monotonic() > _deadline.get():  # type: ignore[operator]
+                    record_metric(f"UpstreamDeadlines_{self.service}")
+                    raise DeadlineExceeded("the reply did not finish before the deadline", service=self.service,
+                                           code="deadline")
+        finally:
+            response.close()
+        return httpx.Response(response.status_code, headers=response.headers, content=bytes(body),
+                              request=request, extensions=response.extensions)
 
     def _before_retry(self, state: RetryCallState) -> None:
         record_metric(f"UpstreamRetries_{self.service}")
@@ -227,6 +289,19 @@ class Upstream:
                 "code": getattr(error, "code", None),
             },
         )
+
+
+class DeadlineExceeded(RetryableUpstreamError):
+    """The invocation's time ran out for this call: the message is retried later (or the
+    stage hands its remaining work on), never waited out here."""
+
+
+def _stop_at_deadline(state: RetryCallState) -> bool:
+    """tenacity stop: no retry whose wait would end past the deadline."""
+    if isinstance(state.outcome.exception() if state.outcome else None, DeadlineExceeded):
+        return True
+    left = seconds_left()
+    return left is not None and left <= state.upcoming_sleep
 
 
 def _wait_strategy(policy: RetryPolicy) -> Callable[[RetryCallState], float]:

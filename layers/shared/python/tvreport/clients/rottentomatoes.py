@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tvreport.clients.errors import PermanentUpstreamError
+from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError
 from tvreport.clients.http import RetryPolicy, Upstream, check_status, shared_http_client
-from tvreport.clients.rt_parser import RtScores, RtSearchResult, parse_scores_page, parse_search_page
+from tvreport.clients.rt_parser import RtScores, RtSearchResult, read_scores_page, read_search_page
 from tvreport.observability import logger
 from tvreport.text import loose_title, normalize_title
 
@@ -57,20 +57,40 @@ def _html(response: httpx.Response) -> str:
     return response.text
 
 
+def _unrecognized(response: httpx.Response) -> RetryableUpstreamError:
+    # A 200 that is not the page asked for (a bot challenge, a redesign) is a failed
+    # fetch, never "not found": retried, and never cached over what we know.
+    return RetryableUpstreamError(f"unrecognized page on {response.request.url.path}", service=SERVICE,
+                                  status=response.status_code, code="unrecognized_page")
+
+
+def _search_results(response: httpx.Response) -> list[RtSearchResult]:
+    results = read_search_page(_html(response))
+    if results is None:
+        raise _unrecognized(response)
+    return results
+
+
+def _scores(response: httpx.Response) -> RtScores:
+    scores = read_scores_page(_html(response))
+    if scores is None:
+        raise _unrecognized(response)
+    return scores
+
+
 class RottenTomatoesClient:
     def __init__(self, base_url: str, http: httpx.Client | None = None, retry: RetryPolicy | None = None) -> None:
         self._base_url = base_url.rstrip("/")
         self._upstream = Upstream(SERVICE, http or shared_http_client(SERVICE, "", TIMEOUT_S), retry)
 
     def search(self, query: str) -> list[RtSearchResult]:
-        html = self._upstream.call("GET", f"{self._base_url}/search", _html, params={"search": query})
-        return parse_search_page(html)
+        return self._upstream.call("GET", f"{self._base_url}/search", _search_results, params={"search": query})
 
     def scores(self, url_or_path: str) -> RtScores:
         """Scores of a page. Only the configured host is crawled: an absolute link from
         a search page is followed by its path."""
         url = self.page_url(url_or_path)
-        scores = parse_scores_page(self._upstream.call("GET", url, _html))
+        scores = self._upstream.call("GET", url, _scores)
         scores.url = url
         return scores
 
@@ -79,7 +99,7 @@ class RottenTomatoesClient:
         possibly empty (a series without a score yet is normal)."""
         match = choose_series(title, first_air_year, cast, self.search(title))
         if match is None:
-            logger.info("rt series not found", extra={"title": title, "year": first_air_year})
+            logger.info("rt series not found", extra={"year": first_air_year})  # no title: personal data
             return None
         try:
             return self.scores(match.url)

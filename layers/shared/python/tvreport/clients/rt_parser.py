@@ -1,5 +1,8 @@
 """Rotten Tomatoes page parsing (pure). Pages change without notice: every reader
-is defensive, "no score" is a normal outcome and unknown markup never raises."""
+is defensive and unknown markup never raises. "No score" (a real page that has none)
+is a normal outcome; a page with none of the known markup (a bot challenge, a
+redesign) is told apart (`read_search_page` / `read_scores_page` return None), so
+the client can treat it as a failed fetch rather than as "not found"."""
 from __future__ import annotations
 
 import json
@@ -74,8 +77,23 @@ def to_bool(value: Any) -> bool | None:
 # ---- search page -------------------------------------------------------------
 
 
+# What every search page we know carries, results or not.
+_SEARCH_PAGE_MARKERS = ("search-page-media-row", "search-page-result", "search-page-header",
+                        '[data-qa="search-no-results"]')
+
+
 def parse_search_page(html: str) -> list[RtSearchResult]:
+    return read_search_page(html) or []
+
+
+def read_search_page(html: str) -> list[RtSearchResult] | None:
+    """The rows of a search page; [] for a search page without results; None for a
+    page that is not a search page we recognize."""
     tree = LexborHTMLParser(html)
+    if not any(tree.css_first(marker) is not None for marker in _SEARCH_PAGE_MARKERS):
+        record_metric("RtMarkupUnknown")
+        logger.warning("rt search page without any known search markup")
+        return None
     results = []
     for row in tree.css("search-page-media-row"):
         result = _parse_search_row(row)
@@ -139,6 +157,13 @@ def _path_media_type(url: str) -> str | None:
 def parse_scores_page(html: str) -> RtScores:
     scores, _ = _read_scores(html)
     return scores
+
+
+def read_scores_page(html: str) -> RtScores | None:
+    """The scores of a page (possibly none, a normal outcome); None when the page has
+    none of the known score markup, i.e. is not a show page we recognize."""
+    scores, sources = _read_scores(html)
+    return scores if sources else None
 
 
 def _read_scores(html: str) -> tuple[RtScores, list[str]]:

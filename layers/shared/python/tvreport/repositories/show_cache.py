@@ -14,6 +14,11 @@ from tvreport.records import CachedShow, CastMember
 from tvreport.repositories._dynamo import from_dynamo, iso, to_dynamo, utc_now
 
 IMDB_INDEX = "by-imdb"
+# A crawl that found no score (no series, or a page without a score yet) is asked again
+# sooner than a hit: the show may get a page or a score, and a wrong miss costs every
+# user its score until it is asked again. Capped by the cache's own maximum age.
+RT_MISS_MAX_AGE = timedelta(days=3)
+RT_SCORED = "scored"
 
 
 def show_id(tmdb_id: int) -> str:
@@ -34,6 +39,14 @@ class ShowCacheRepository:
             return False
         fetched = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         return (now or utc_now()) - fetched <= self._max_age
+
+    def rt_fresh(self, show: CachedShow, now: datetime | None = None) -> bool:
+        """Whether the show's last crawl answer is recent enough to skip a crawl."""
+        if not show.rt_checked_at:
+            return False
+        checked = datetime.fromisoformat(show.rt_checked_at.replace("Z", "+00:00"))
+        scored = show.rt_outcome == RT_SCORED or (show.rt_outcome is None and show.rt_critics_score is not None)
+        return (now or utc_now()) - checked <= (self._max_age if scored else min(self._max_age, RT_MISS_MAX_AGE))
 
     def get(self, tmdb_id: int) -> CachedShow | None:
         item = self._table.get_item(Key={"show_id": show_id(tmdb_id)}).get("Item")
@@ -88,17 +101,18 @@ class ShowCacheRepository:
         )
 
     def update_rotten_tomatoes(self, tmdb_id: int, scores: dict[str, Any] | None) -> None:
-        """Record a crawl: the scores found, or that none were found (checked_at only)."""
-        fields = {"rt_checked_at": iso(utc_now())}
+        """Record a crawl that got an answer: the fields it found are set and its outcome
+        stamped. Nothing is ever removed: a miss (or a page without a score) keeps the
+        scores an earlier crawl found; a failed crawl is not recorded at all."""
+        present: dict[str, Any] = {"rt_checked_at": iso(utc_now())}
         for key in ("url", "critics_score", "audience_score", "critics_reviews", "certified"):
             value = (scores or {}).get(key)
-            fields[f"rt_{key}"] = value
-        present = {k: v for k, v in fields.items() if v is not None}
-        absent = [k for k, v in fields.items() if v is None]
-        expression = "SET " + ", ".join(f"{k} = :{k}" for k in present)
-        if absent:
-            expression += " REMOVE " + ", ".join(absent)
-        self._table.update_item(Key={"show_id": show_id(tmdb_id)}, UpdateExpression=expression,
+            if value is not None:
+                present[f"rt_{key}"] = value
+        scored = scores is not None and (present.keys() & {"rt_critics_score", "rt_audience_score"})
+        present["rt_outcome"] = RT_SCORED if scored else ("unscored" if scores is not None else "not_found")
+        self._table.update_item(Key={"show_id": show_id(tmdb_id)},
+                                UpdateExpression="SET " + ", ".join(f"{k} = :{k}" for k in present),
                                 ConditionExpression="attribute_exists(show_id)",
                                 ExpressionAttributeValues=to_dynamo({f":{k}": v for k, v in present.items()}))
 

@@ -1,23 +1,54 @@
-"""Viewing records: one item per (session, show or movie).
+"""Viewing records: one item per (session, show or movie), plus the raw history pages
+of a session while it is read.
 
-Plays are stored as a string set of "YYYY-MM-DD|<episode>" keys, so adding the same
-page twice (a redelivered message) changes nothing; every statistic (episodes,
-first/last played, last 12 months) is derived from that set when read."""
+A record holds a summary of its plays, not the plays: counts, first and last played, plays per month,
+and per day the number of episodes last played that day (what "episodes in the last
+12 months" needs). Its size is bounded by the days in the history, never by the plays
+(a show rewatched 30,000 times would not fit DynamoDB's 400 KB item as a set of
+plays). Records are written once per session from the whole history (put, so a
+redelivered write changes nothing)."""
 from __future__ import annotations
 
+import json
+import zlib
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any, Iterable
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
 from tvreport import aws
 from tvreport.records import ViewingRecord
 from tvreport.repositories._dynamo import batch_delete, expires_at, utc_now
 
+RAW_SUFFIX = "#raw"  # partition of a session's raw history pages
+Activity = tuple[str, str, str | None]  # (raw title, raw date, IMDB id)
+
+
+class ItemTooLarge(Exception):
+    """DynamoDB refused an item over its 400 KB limit."""
+
 
 def play_key(watched_on: date, episode: str) -> str:
     return f"{watched_on.isoformat()}|{episode}"
+
+
+def summarize_plays(plays: Iterable[str]) -> dict[str, Any]:
+    """A set of "YYYY-MM-DD|<episode>" play keys -> the stored summary."""
+    last_by_episode: dict[str, str] = {}
+    days: list[str] = []
+    for play in plays:
+        day, episode = play.split("|", 1)
+        days.append(day)
+        if day > last_by_episode.get(episode, ""):
+            last_by_episode[episode] = day
+    last_played_days: dict[str, int] = {}
+    for day in last_by_episode.values():
+        last_played_days[day] = last_played_days.get(day, 0) + 1
+    return {"play_count": len(days), "episode_count": len(last_by_episode), "first_played": min(days),
+            "last_played": max(days), "last_played_days": last_played_days,
+            "plays_by_month": dict(Counter(day[:7] for day in days))}  # bounded by months, for the chart
 
 
 class ViewingRepository:
@@ -29,16 +60,19 @@ class ViewingRepository:
     def _table(self):
         return aws.table(self._name)
 
-    def add_plays(self, session_id: str, show_key: str, *, title: str, kind: str, plays: set[str],
-                  imdb_id: str | None = None) -> None:
-        values: dict[str, Any] = {":plays": plays, ":title": title, ":kind": kind,
-                                  ":exp": expires_at(utc_now(), self._ttl_days)}
-        expression = "ADD plays :plays SET title = if_not_exists(title, :title), kind = :kind, expires_at = :exp"
+    def put_record(self, session_id: str, show_key: str, *, title: str, kind: str, plays: set[str],
+                   imdb_id: str | None = None) -> None:
+        item: dict[str, Any] = {"session_id": session_id, "show_key": show_key, "title": title, "kind": kind,
+                                **summarize_plays(plays), "expires_at": expires_at(utc_now(), self._ttl_days)}
         if imdb_id:
-            expression += ", imdb_id = if_not_exists(imdb_id, :imdb)"
-            values[":imdb"] = imdb_id
-        self._table.update_item(Key={"session_id": session_id, "show_key": show_key},
-                                UpdateExpression=expression, ExpressionAttributeValues=values)
+            item["imdb_id"] = imdb_id
+        try:
+            self._table.put_item(Item=item)
+        except ClientError as error:
+            raise _item_size_error(error) from error
+
+    # The name from when plays were a set added to; a record is now written whole.
+    add_plays = put_record
 
     def set_tmdb_id(self, session_id: str, show_key: str, tmdb_id: int) -> None:
         self._table.update_item(Key={"session_id": session_id, "show_key": show_key},
@@ -46,10 +80,34 @@ class ViewingRepository:
                                 ConditionExpression="attribute_exists(session_id)",
                                 ExpressionAttributeValues={":id": tmdb_id})
 
+    # -- raw history pages -----------------------------------------------------------
+    def put_raw_page(self, session_id: str, page: int, activities: list[Activity]) -> None:
+        """One history page as fetched, kept until the whole history is in and decided
+        at once (date format, series vs film, rejected rows)."""
+        body = zlib.compress(json.dumps(activities, ensure_ascii=False).encode())
+        item = {"session_id": session_id + RAW_SUFFIX, "show_key": f"page#{page:06d}", "page": page,
+                "activities": body, "expires_at": expires_at(utc_now(), self._ttl_days)}
+        try:
+            self._table.put_item(Item=item)
+        except ClientError as error:
+            raise _item_size_error(error) from error
+
+    def raw_pages(self, session_id: str) -> dict[int, list[Activity]]:
+        return {int(item["page"]): [tuple(a) for a in json.loads(zlib.decompress(bytes(item["activities"])))]
+                for item in self._query(session_id + RAW_SUFFIX)}
+
+    def raw_page_numbers(self, session_id: str) -> set[int]:
+        return {int(item["page"]) for item in self._query(session_id + RAW_SUFFIX, projection="page")}
+
+    # -- reading ---------------------------------------------------------------------
     def items(self, session_id: str) -> list[dict[str, Any]]:
+        return self._query(session_id)
+
+    def _query(self, partition: str, projection: str | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("session_id").eq(session_id),
-                                  "ConsistentRead": True}
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("session_id").eq(partition), "ConsistentRead": True}
+        if projection:
+            kwargs["ProjectionExpression"] = projection
         while True:
             page = self._table.query(**kwargs)
             items.extend(page.get("Items", []))
@@ -61,24 +119,33 @@ class ViewingRepository:
         return [to_record(item, as_of) for item in self.items(session_id)]
 
     def delete_session(self, session_id: str) -> int:
-        keys = [{"session_id": i["session_id"], "show_key": i["show_key"]} for i in self.items(session_id)]
+        keys = [{"session_id": i["session_id"], "show_key": i["show_key"]}
+                for partition in (session_id, session_id + RAW_SUFFIX)
+                for i in self._query(partition, projection="session_id, show_key")]
         return batch_delete(self._table, keys)
 
 
+def _item_size_error(error: ClientError) -> Exception:
+    """DynamoDB answers an item over 400 KB with a ValidationException whose message
+    says so; anything else is passed on as it came."""
+    message = error.response.get("Error", {}).get("Message", "")
+    if error.response.get("Error", {}).get("Code") == "ValidationException" and "size" in message.lower():
+        return ItemTooLarge(message)
+    return error
+
+
 def to_record(item: dict[str, Any], as_of: date) -> ViewingRecord:
-    plays = sorted(str(p) for p in item.get("plays", ()))
-    days = [date.fromisoformat(p.split("|", 1)[0]) for p in plays]
-    episodes = {p.split("|", 1)[1] for p in plays}
-    year_ago = as_of - timedelta(days=365)
-    recent = {p.split("|", 1)[1] for p, d in zip(plays, days) if year_ago < d <= as_of}
+    year_ago = (as_of - timedelta(days=365)).isoformat()
+    today = as_of.isoformat()
+    recent = sum(int(n) for day, n in (item.get("last_played_days") or {}).items() if year_ago < day <= today)
     tmdb_id = item.get("tmdb_id")
-    by_month = Counter(day.isoformat()[:7] for day in days)
     return ViewingRecord(
         session_id=str(item["session_id"]), show_key=str(item["show_key"]), title=str(item.get("title", "")),
-        kind=str(item.get("kind", "show")), episodes=len(episodes), plays=len(plays),
-        episodes_last_year=len(recent), first_played=min(days), last_played=max(days),
+        kind=str(item.get("kind", "show")), episodes=int(item["episode_count"]), plays=int(item["play_count"]),
+        episodes_last_year=recent, first_played=date.fromisoformat(str(item["first_played"])),
+        last_played=date.fromisoformat(str(item["last_played"])),
         imdb_id=item.get("imdb_id"), tmdb_id=int(tmdb_id) if tmdb_id is not None else None,
-        plays_by_month=dict(by_month),
+        plays_by_month={str(month): int(n) for month, n in (item.get("plays_by_month") or {}).items()},
     )
 
 

@@ -1,16 +1,23 @@
 """crawlRottenTomatoes: critics and audience scores per show, cached with the show;
-"no page" and "no score" are normal outcomes, counted as shows without a score."""
+"no page" and "no score" are normal outcomes, counted as shows without a score.
+Every crawl call has a deadline within the invocation's remaining time; a chunk short
+of time hands its remaining shows on to its own queue (a part carrying the counts so
+far), and only the last part counts the chunk (once, by chunk id)."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tvreport import publisher
 from tvreport.clients.errors import UpstreamError
+from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.messages import RtChunk, RtShowRef
 from tvreport.observability import logger, metrics
+from tvreport.records import CachedShow
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.session_model import Stage
@@ -21,17 +28,37 @@ class CrawlDeps:
     sessions: SessionRepository
     cache: ShowCacheRepository
     rotten_tomatoes: Callable[[], RottenTomatoesClient]
+    rt_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
 
 
-def handle(message: RtChunk, deps: CrawlDeps) -> None:
+HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (one show's crawl + the writes)
+
+
+def handle(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int] | None = None) -> None:
+    """`remaining_ms` is the invocation's remaining time (Lambda's context)."""
     if deps.sessions.crunching(message.session_id) is None:
         return
-    scored = 0
+    with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext():
+        _crawl(message, deps, remaining_ms or (lambda: 10**9))
+
+
+def _crawl(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int]) -> None:
+    scored, unscored = message.carried_scored, message.carried_unscored
     for index, ref in enumerate(message.shows):
         if index and deps.sessions.crunching(message.session_id) is None:  # cancelled or gone: stop at once,
-            return  # nothing counted, so counts stay whole chunks
-        scored += _has_score(_scores_for(ref, deps))
-    unscored = len(message.shows) - scored + message.not_on_tmdb
+            return  # nothing forwarded or counted, so counts stay whole chunks
+        if index and remaining_ms() < HANDOFF_MARGIN_MS and deps.rt_queue_url:
+            _hand_off(message, index, scored, unscored, deps)
+            return
+        try:
+            has_score = _has_score(_scores_for(ref, deps))
+        except DeadlineExceeded:
+            if not index or not deps.rt_queue_url:
+                raise  # no progress in this part: the message fails and is retried
+            _hand_off(message, index, scored, unscored, deps)
+            return
+        scored, unscored = (scored + 1, unscored) if has_score else (scored, unscored + 1)
+    unscored += message.not_on_tmdb
     counted = deps.sessions.count_chunk(message.session_id, Stage.CRAWL_ROTTEN_TOMATOES, message.chunk_id,
                                         shows_done=scored, shows_failed=unscored)
     metrics.add_metric(name="ChunksDone" if counted else "DuplicateChunks", unit=MetricUnit.Count, value=1)
@@ -40,25 +67,43 @@ def handle(message: RtChunk, deps: CrawlDeps) -> None:
                                         "unscored": unscored, "counted": counted})
 
 
+def _hand_off(message: RtChunk, index: int, scored: int, unscored: int, deps: CrawlDeps) -> None:
+    part = message.model_copy(update={"shows": message.shows[index:], "part": message.part + 1,
+                                      "carried_scored": scored, "carried_unscored": unscored})
+    publisher.send(deps.rt_queue_url, [part])
+    metrics.add_metric(name="ChunkHandOffs", unit=MetricUnit.Count, value=1)
+    logger.info("handing the rest of the chunk on", extra={"chunk_id": message.chunk_id, "part": part.part,
+                                                           "left": len(part.shows)})
+
+
 def _has_score(scores: dict[str, Any] | None) -> bool:
     return bool(scores) and (scores.get("critics_score") is not None or scores.get("audience_score") is not None)
 
 
 def _scores_for(ref: RtShowRef, deps: CrawlDeps) -> dict[str, Any] | None:
     cached = deps.cache.get(ref.tmdb_id)
-    if cached and deps.cache.is_fresh(cached.rt_checked_at):
-        return {"critics_score": cached.rt_critics_score, "audience_score": cached.rt_audience_score}
+    if cached and deps.cache.rt_fresh(cached):
+        return _cached_scores(cached)
     try:
         found = deps.rotten_tomatoes().find_scores(ref.title, ref.first_air_year, ref.cast)
+    except DeadlineExceeded:
+        raise
     except UpstreamError as error:
+        # Not recorded: what the cache knows stays, and a later crawl tries again.
         metrics.add_metric(name="CrawlFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("crawl failed", extra={"show": ref.title, "error": str(error)})
-        return None  # not cached: a later session tries again
+        logger.warning("crawl failed", extra={"tmdb_id": ref.tmdb_id, "error": str(error)})
+        return _cached_scores(cached) if cached else None
     scores = _as_dict(found)
     deps.cache.update_rotten_tomatoes(ref.tmdb_id, scores)
     if scores is None:
         metrics.add_metric(name="RtPageNotFound", unit=MetricUnit.Count, value=1)
+    if not _has_score(scores) and cached:
+        return _cached_scores(cached)  # a miss never erases a score found before
     return scores
+
+
+def _cached_scores(cached: CachedShow) -> dict[str, Any]:
+    return {"critics_score": cached.rt_critics_score, "audience_score": cached.rt_audience_score}
 
 
 def _as_dict(found: Any) -> dict[str, Any] | None:

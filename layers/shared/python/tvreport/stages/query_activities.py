@@ -1,8 +1,11 @@
 """queryActivities: fetch a viewing history (Gandalf pages or an uploaded Netflix
 export), store one viewing record per show, then split the shows into chunks.
 
-No invocation needs more than its timeout: with pages left and little time, the
-rest is handed to a new message on the stage's own queue."""
+No invocation needs more than its timeout: every upstream call has a deadline within
+the invocation's remaining time, each page is stored as it arrives, and with pages
+left and little time the rest is handed to a new message on the stage's own queue.
+Nothing is decided per part: the date format, which titles are series and which rows
+are rejected are decided once, over the whole history, when the last page is in."""
 from __future__ import annotations
 
 import math
@@ -11,14 +14,15 @@ from datetime import date
 from typing import Callable
 
 from tvreport import publisher
-from tvreport.clients.errors import PermanentUpstreamError
+from tvreport.clients.errors import PermanentUpstreamError, UpstreamAuthError
 from tvreport.clients.gandalf import GandalfActivity, GandalfClient
+from tvreport.clients.http import DeadlineExceeded, deadline_within, record_metric
 from tvreport.messages import ActivitiesRequest, ShowChunk, ShowRef
 from tvreport.netflix.csv_reader import CsvFormatError, read_netflix_csv_bytes
 from tvreport.netflix.dates import detect_date_format, parse_date
 from tvreport.observability import logger, metrics
 from tvreport.repositories.sessions import SessionRepository
-from tvreport.repositories.viewing import ViewingRepository, show_keys
+from tvreport.repositories.viewing import Activity, ItemTooLarge, ViewingRepository, show_keys
 from tvreport.stages.history import chunk, count_by_kind, group_plays
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -41,10 +45,16 @@ class ActivitiesDeps:
 def handle(request: ActivitiesRequest, remaining_ms: Callable[[], int], deps: ActivitiesDeps) -> None:
     if deps.sessions.crunching(request.session_id) is None:
         return
-    if request.source == "netflix_csv":
-        _from_netflix_export(request, deps)
-    else:
-        _from_gandalf(request, remaining_ms, deps)
+    try:
+        if request.source == "netflix_csv":
+            _from_netflix_export(request, deps)
+        else:
+            _from_gandalf(request, remaining_ms, deps)
+    except ItemTooLarge as error:
+        # Not retryable: the same history gives the same item. Say what happened.
+        logger.error("viewing item over the DynamoDB item size limit", extra={"error": str(error)[:200]})
+        deps.sessions.fail(request.session_id, "HISTORY_ITEM_TOO_LARGE",
+                           "a viewing record exceeded DynamoDB's 400 KB item limit")
 
 
 def _from_netflix_export(request: ActivitiesRequest, deps: ActivitiesDeps) -> None:
@@ -66,67 +76,98 @@ def _from_netflix_export(request: ActivitiesRequest, deps: ActivitiesDeps) -> No
 
 
 def _from_gandalf(request: ActivitiesRequest, remaining_ms: Callable[[], int], deps: ActivitiesDeps) -> None:
+    """Fetch pages, storing each as it arrives (raw: nothing is decided per part), hand
+    the rest on when time runs low; once every page is in, decide over the whole
+    history and store the records."""
     if request.data_key is None:
         deps.sessions.fail(request.session_id, "INVALID_REQUEST", "gandalf source without a dataKey")
         return
     data_key = request.data_key.get_secret_value()
     client = deps.gandalf()
+    session_id = request.session_id
+    fetched = 0
     try:
-        first = client.fetch_page(data_key, request.next_page, PAGE_LIMIT)
-        total_pages = max(1, math.ceil(first.total / PAGE_LIMIT))
-        fetched: list[GandalfActivity] = list(first.activities)
-        next_page = request.next_page + 1
-        while next_page <= total_pages and remaining_ms() > HANDOFF_MARGIN_MS:
-            window = list(range(next_page, min(total_pages, next_page + 2 * deps.concurrency - 1) + 1))
-            for page in client.fetch_pages(data_key, window, PAGE_LIMIT):
-                fetched.extend(page.activities)
-            next_page = window[-1] + 1
+        with deadline_within(remaining_ms):
+            first = client.fetch_page(data_key, request.next_page, PAGE_LIMIT)
+            total_pages = max(1, math.ceil(first.total / PAGE_LIMIT))
+            deps.viewing.put_raw_page(session_id, request.next_page, _raw(first.activities))
+            fetched += len(first.activities)
+            stored = deps.viewing.raw_page_numbers(session_id)  # a redelivered part resumes
+            next_page = request.next_page + 1
+            while next_page <= total_pages and remaining_ms() > HANDOFF_MARGIN_MS:
+                last = min(total_pages, next_page + 2 * deps.concurrency - 1)
+                window = [p for p in range(next_page, last + 1) if p not in stored]
+                try:
+                    for page in client.fetch_pages(data_key, window, PAGE_LIMIT):
+                        deps.viewing.put_raw_page(session_id, page.page, _raw(page.activities))
+                        stored.add(page.page)
+                        fetched += len(page.activities)
+                except DeadlineExceeded:
+                    break  # what arrived is stored; the rest is handed on below
+                next_page = last + 1
+            missing = [p for p in range(request.next_page, total_pages + 1) if p not in stored]
+    except UpstreamAuthError as error:
+        _refused(request, error, deps, "UPSTREAM_AUTH_FAILED")
+        return
     except PermanentUpstreamError as error:
-        # Cannot succeed on retry (bad dataKey, bad signature): fail now, no retry storm.
-        logger.warning("gandalf refused the history", extra={"code": error.code, "status": error.status})
-        deps.sessions.fail(request.session_id, error.code or "UPSTREAM_REJECTED", str(error))
+        _refused(request, error, deps, error.code or "UPSTREAM_REJECTED")
         return
-
-    date_format = request.date_format or (_decide_date_format(fetched) if fetched else None)
-    if fetched and date_format is None:
-        deps.sessions.fail(request.session_id, "INVALID_HISTORY", "dates in the history are unreadable")
+    metrics.add_metric(name="ActivitiesFetched", unit=MetricUnit.Count, value=fetched)
+    if missing:
+        deps.sessions.record_activity_pages(session_id, missing[0] - 1, total_pages, None)
+        logger.info("handing over the rest of the history", extra={"next_page": missing[0], "pages": total_pages})
+        publisher.send(deps.activities_queue_url, [request.model_copy(update={"next_page": missing[0]})])
         return
-    activities, unreadable = _dated(fetched, date_format) if date_format else ([], 0)
-    rejected = _store(request.session_id, activities, deps) + unreadable
-    deps.sessions.record_activity_pages(request.session_id, min(next_page - 1, total_pages), total_pages, date_format)
-    metrics.add_metric(name="ActivitiesFetched", unit=MetricUnit.Count, value=len(fetched))
-    if next_page <= total_pages:
-        logger.info("handing over the rest of the history", extra={"next_page": next_page, "pages": total_pages})
-        handoff = request.model_copy(update={"next_page": next_page, "date_format": date_format})
-        publisher.send(deps.activities_queue_url, [handoff])
+    pages = deps.viewing.raw_pages(session_id)
+    raw = [activity for number in sorted(pages) if number <= total_pages for activity in pages[number]]
+    date_format = request.date_format or (_decide_date_format([d for _, d, _ in raw]) if raw else None)
+    if raw and date_format is None:
+        deps.sessions.fail(session_id, "INVALID_HISTORY", "dates in the history are unreadable")
         return
-    _split(request.session_id, rejected, deps)
+    activities, unreadable = _dated(raw, date_format) if date_format else ([], 0)
+    rejected = _store(session_id, activities, deps) + unreadable
+    deps.sessions.record_activity_pages(session_id, total_pages, total_pages, date_format)
+    _split(session_id, rejected, deps)
 
 
-def _decide_date_format(activities: list[GandalfActivity]) -> str | None:
+def _refused(request: ActivitiesRequest, error: PermanentUpstreamError, deps: ActivitiesDeps, reason: str) -> None:
+    # Cannot succeed on retry (bad dataKey, bad signature): fail now, no retry storm.
+    logger.warning("gandalf refused the history", extra={"code": error.code, "status": error.status})
+    if reason == "UPSTREAM_AUTH_FAILED":
+        record_metric(f"UpstreamAuthFailed_{error.service}")
+    deps.sessions.fail(request.session_id, reason, str(error))
+
+
+def _raw(activities: list[GandalfActivity]) -> list[Activity]:
+    return [(a.title, a.date, a.imdb_id) for a in activities]
+
+
+def _decide_date_format(dates: list[str]) -> str | None:
     # The Gandalf schema documents DD/MM/YYYY, the original app read month-first: the
     # whole history decides, and an undecidable one follows the schema.
-    guess = detect_date_format([a.date for a in activities], prefer_day_first=True)
+    guess = detect_date_format(dates, prefer_day_first=True)
     if guess.ambiguous:
         logger.info("date format ambiguous; following the schema", extra={"format": guess.fmt, "reason": guess.reason})
     return guess.fmt
 
 
-def _dated(activities: list[GandalfActivity], fmt: str) -> tuple[list[tuple[str, date, str | None]], int]:
+def _dated(activities: list[Activity], fmt: str) -> tuple[list[tuple[str, date, str | None]], int]:
     dated, unreadable = [], 0
-    for activity in activities:
+    for title, raw_date, imdb_id in activities:
         try:
-            dated.append((activity.title, parse_date(activity.date, fmt), activity.imdb_id))
+            dated.append((title, parse_date(raw_date, fmt), imdb_id))
         except ValueError:
             unreadable += 1
     return dated, unreadable
 
 
 def _store(session_id: str, activities: list[tuple[str, date, str | None]], deps: ActivitiesDeps) -> int:
+    """The whole history at once: one record per show, written whole (a redelivery
+    writes the same items)."""
     grouped, rejected = group_plays(activities)
     for key, entry in grouped.items():
-        deps.viewing.add_plays(session_id, key, title=entry.title, kind=entry.kind, plays=entry.plays,
-                               imdb_id=entry.imdb_id)
+        deps.viewing.put_record(session_id, key, title=entry.title, kind=entry.kind, plays=entry.plays,
+                                imdb_id=entry.imdb_id)
     if rejected:
         logger.info("titles rejected", extra={"count": rejected})
     return rejected
@@ -140,7 +181,7 @@ def _split(session_id: str, rejected: int, deps: ActivitiesDeps) -> None:
     chunks = chunk(keys, deps.chunk_size)
     kinds = count_by_kind(items)
     deps.sessions.set_totals(session_id, total_shows=len(keys), total_chunks=len(chunks),
-                             movies=kinds.get("movie", 0), activities=sum(len(i.get("plays", ())) for i in items),
+                             movies=kinds.get("movie", 0), activities=sum(int(i.get("play_count", 0)) for i in items),
                              rejected=rejected)
     publisher.send(deps.show_data_queue_url, chunk_messages(session_id, items, deps.chunk_size))
     logger.info("history split", extra={"shows": len(keys), "chunks": len(chunks)})

@@ -1,14 +1,20 @@
 """queryShowData: show details and cast from TMDB through the shared cache, then the
-chunk goes on to crawlRottenTomatoes and is counted done (exactly once)."""
+chunk goes on to crawlRottenTomatoes and is counted done (exactly once).
+
+No invocation needs more than its timeout: every TMDB call has a deadline within the
+remaining time, and a chunk short of time hands its remaining shows on to its own
+queue (a part carrying what was found); only the last part forwards and counts."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
-from tvreport.clients.errors import UpstreamError
+from tvreport.clients.errors import UpstreamAuthError, UpstreamError
+from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
 from tvreport.observability import logger, metrics
@@ -19,6 +25,7 @@ from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import Stage
 
 CAST_FOR_MATCHING = 6
+HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (a show's calls + the writes)
 
 
 @dataclass
@@ -28,23 +35,43 @@ class ShowDataDeps:
     cache: ShowCacheRepository
     rt_queue_url: str
     tmdb: Callable[[], TmdbClient]
+    show_data_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
 
 
-def handle(message: ShowChunk, deps: ShowDataDeps) -> None:
+def handle(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int] | None = None) -> None:
+    """`remaining_ms` is the invocation's remaining time (Lambda's context)."""
     if deps.sessions.crunching(message.session_id) is None:
         return
-    found: list[RtShowRef] = []
+    with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext():
+        _enrich(message, deps, remaining_ms or (lambda: 10**9))
+
+
+def _enrich(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int]) -> None:
+    found: list[RtShowRef] = list(message.carried)
+    missing = message.carried_missing
     for index, ref in enumerate(message.shows):
         if index and deps.sessions.crunching(message.session_id) is None:  # cancelled or gone: stop at once,
             return  # nothing forwarded or counted, so counts stay whole chunks
-        show = _resolve_or_none(ref, deps)
+        if index and remaining_ms() < HANDOFF_MARGIN_MS and deps.show_data_queue_url:
+            _hand_off(message, message.shows[index:], found, missing, deps)
+            return
+        try:
+            show = _resolve_or_none(ref, deps)
+        except UpstreamAuthError as error:
+            fail_on_auth(deps.sessions, message.session_id, error)
+            return
+        except DeadlineExceeded:
+            if not index or not deps.show_data_queue_url:
+                raise  # no progress in this part: the message fails and is retried
+            _hand_off(message, message.shows[index:], found, missing, deps)
+            return
         if show is None:
+            missing += 1
             continue
         deps.viewing.set_tmdb_id(message.session_id, ref.show_key, show.tmdb_id)
         found.append(RtShowRef(show_key=ref.show_key, title=show.name, tmdb_id=show.tmdb_id,
                                first_air_year=show.first_air_year,
                                cast=[c.name for c in show.cast[:CAST_FOR_MATCHING]]))
-    missing = len(message.shows) - len(found)
     # Forward before counting: if counting is a duplicate, the forward was too, and the
     # next stage's ledger absorbs it.
     publisher.send(deps.rt_queue_url, [RtChunk(session_id=message.session_id, chunk_id=message.chunk_id,
@@ -58,24 +85,53 @@ def handle(message: ShowChunk, deps: ShowDataDeps) -> None:
                                          "missing": missing, "counted": counted})
 
 
+def _hand_off(message: ShowChunk, rest: list[ShowRef], found: list[RtShowRef], missing: int,
+              deps: ShowDataDeps) -> None:
+    """The rest of the chunk as its next part; nothing is counted until the last part
+    (a duplicate chain ends in the same chunk id, which the ledger counts once)."""
+    part = message.model_copy(update={"shows": rest, "part": message.part + 1, "carried": found,
+                                      "carried_missing": missing})
+    publisher.send(deps.show_data_queue_url, [part])
+    metrics.add_metric(name="ChunkHandOffs", unit=MetricUnit.Count, value=1)
+    logger.info("handing the rest of the chunk on", extra={"chunk_id": message.chunk_id, "part": part.part,
+                                                           "left": len(rest)})
+
+
+def fail_on_auth(sessions: SessionRepository, session_id: str, error: UpstreamAuthError) -> None:
+    """A refused credential fails the session (every show would come back "not
+    found" and the report would be empty): a reason, a metric, an error log."""
+    metrics.add_metric(name=f"UpstreamAuthFailed_{error.service}", unit=MetricUnit.Count, value=1)
+    logger.error("upstream refused our credential", extra={"upstream": error.service, "status": error.status})
+    sessions.fail(session_id, "UPSTREAM_AUTH_FAILED", f"{error.service} refused the credential (HTTP {error.status})")
+
+
 def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
     """A per-show upstream failure is recorded and the chunk goes on."""
     try:
         return resolve(ref, deps)
+    except (UpstreamAuthError, DeadlineExceeded):
+        raise
     except UpstreamError as error:
         metrics.add_metric(name="ShowLookupFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("show lookup failed", extra={"show": ref.title, "error": str(error)})
+        logger.warning("show lookup failed", extra={"error": str(error)})
         return None
 
 
+def alias_key(ref: ShowRef) -> str:
+    """The alias a lookup is remembered under. A title-only lookup speaks for the
+    title, for everyone; a lookup by IMDB id speaks only for that id, so one
+    session's id never decides what a bare title means for other sessions."""
+    return f"imdb#{ref.imdb_id}" if ref.imdb_id else ref.show_key
+
+
 def resolve(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
-    """Cache first (by IMDB id, then by the title seen before), TMDB otherwise."""
+    """Cache first (by IMDB id, then by the alias of this lookup), TMDB otherwise."""
     cache = deps.cache
     if ref.imdb_id:
         cached = cache.find_by_imdb(ref.imdb_id)
         if cached and cache.is_fresh(cached.fetched_at):
             return cached
-    alias = cache.get_alias(ref.show_key)
+    alias = cache.get_alias(alias_key(ref))
     if alias and alias["fresh"]:
         if alias["tmdb_id"] is None:
             return None  # looked up recently and not on TMDB
@@ -85,5 +141,5 @@ def resolve(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
     show = deps.tmdb().lookup(ref.title, imdb_id=ref.imdb_id)
     if show is not None:
         cache.put_show(show)
-    cache.put_alias(ref.show_key, show.tmdb_id if show else None)
+    cache.put_alias(alias_key(ref), show.tmdb_id if show else None)
     return show

@@ -1,0 +1,283 @@
+"""queryShowData and crawlRottenTomatoes on moto: what a failed or odd upstream
+answer may and may not do to the shared show cache and to a session."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import boto3
+import httpx
+import pytest
+
+from local.sandbox import Sandbox
+from tests.integration.conftest import REGION
+from tests.unit.clients.support import real_text
+from tvreport.clients.http import RetryPolicy, make_http_client
+from tvreport.clients.rottentomatoes import RottenTomatoesClient
+from tvreport.clients.tmdb import TmdbClient
+from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
+from tvreport.observability import metrics
+from tvreport.records import CachedShow
+from tvreport.repositories._dynamo import utc_now
+from tvreport.repositories.sessions import SessionRepository
+from tvreport.repositories.show_cache import ShowCacheRepository
+from tvreport.repositories.viewing import ViewingRepository
+from tvreport.session_model import State
+from tvreport.stages import crawl_rotten_tomatoes, query_show_data
+from tvreport.stages.crawl_rotten_tomatoes import CrawlDeps
+from tvreport.stages.query_show_data import ShowDataDeps
+
+NO_WAIT = RetryPolicy(attempts=3, backoff_base_s=0, backoff_max_s=0, sleep=lambda _: None)
+THE_OFFICE_UK = (2996, "tt0290978")
+THE_OFFICE_US = 2316
+CHALLENGE_PAGE = ("<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
+                  "<body><div id=\"challenge-running\">Checking your browser</div></body></html>")
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def stores(moto_tables):
+    sqs = boto3.client("sqs", region_name=REGION)
+    rt_queue = sqs.create_queue(QueueName="rt")["QueueUrl"]
+    sessions = SessionRepository(moto_tables["sessions"], ttl_days=1)
+    viewing = ViewingRepository(moto_tables["viewing"], ttl_days=1)
+    return sessions, viewing, rt_queue, moto_tables
+
+
+def start(sessions: SessionRepository, viewing: ViewingRepository, session_id: str, *keys: str) -> None:
+    sessions.create(session_id, source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97)
+    for key in keys:
+        viewing.put_record(session_id, key, title=key, kind="show", plays={"2024-01-01|1|Pilot"})
+
+
+def drain(queue_url: str) -> list[dict]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+# ---- hole 9: one session's IMDB id must not decide a bare title for everyone -----
+
+
+def test_an_imdb_lookup_does_not_decide_what_a_bare_title_means(stores, sandbox):
+    sessions, viewing, rt_queue, tables = stores
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    tmdb = TmdbClient(sandbox.tmdb_url, sandbox.tmdb_api_key, retry=NO_WAIT)
+    deps = ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: tmdb)
+    start(sessions, viewing, "a", "the office")
+    start(sessions, viewing, "b", "the office")
+    query_show_data.handle(ShowChunk(session_id="a", chunk_id=0, shows=[
+        ShowRef(show_key="the office", title="The Office", imdb_id=THE_OFFICE_UK[1])]), deps)
+    query_show_data.handle(ShowChunk(session_id="b", chunk_id=0, shows=[
+        ShowRef(show_key="the office", title="The Office")]), deps)
+    a, b = drain(rt_queue)
+    assert a["shows"][0]["tmdb_id"] == THE_OFFICE_UK[0]  # A's id decided A's show
+    assert b["shows"][0]["tmdb_id"] == THE_OFFICE_US  # B's bare title: the title lookup, not A's id
+    # and a bare-title alias, once set, is what later bare titles use
+    assert cache.get_alias("the office")["tmdb_id"] == THE_OFFICE_US
+    assert cache.get_alias(f"imdb#{THE_OFFICE_UK[1]}")["tmdb_id"] == THE_OFFICE_UK[0]
+
+
+# ---- hole 17: a refused TMDB key fails the session, it does not "complete" empty --
+
+
+def test_a_wrong_tmdb_key_fails_the_session_with_a_reason_and_a_metric(stores, sandbox):
+    sessions, viewing, rt_queue, tables = stores
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    tmdb = TmdbClient(sandbox.tmdb_url, "placeholder-from-the-secret", retry=NO_WAIT)
+    deps = ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: tmdb)
+    start(sessions, viewing, "wrong-key", "the office", "dark")
+    metrics.clear_metrics()
+    before = sum(sandbox.stats()["tmdb"]["requests"].values())
+    query_show_data.handle(ShowChunk(session_id="wrong-key", chunk_id=0, shows=[
+        ShowRef(show_key="the office", title="The Office"), ShowRef(show_key="dark", title="Dark")]), deps)
+    view = sessions.get("wrong-key")
+    assert (view.state, view.failure_reason) == (State.FAILED, "UPSTREAM_AUTH_FAILED")
+    assert "tmdb" in view.item["failure_detail"] and "401" in view.item["failure_detail"]
+    assert metrics.metric_set["UpstreamAuthFailed_tmdb"]["Value"] == [1.0]
+    assert sum(sandbox.stats()["tmdb"]["requests"].values()) - before == 1  # no retries, no second show
+    assert drain(rt_queue) == []  # nothing forwarded, nothing counted
+    assert cache.get_alias("the office") is None  # a refusal is not "not on TMDB"
+    metrics.clear_metrics()
+
+
+def test_the_sandbox_refuses_a_wrong_key_as_tmdb_does(sandbox):
+    reply = httpx.get(f"{sandbox.tmdb_url}/3/search/tv", params={"query": "Dark", "api_key": "wrong"})
+    assert reply.status_code == 401
+    assert reply.json()["status_code"] == 7 and reply.json()["status_message"].startswith("Invalid API key")
+
+
+# ---- hole 7: an odd Rotten Tomatoes reply never erases what the cache knows ------
+
+
+def _rt(pages: dict[str, str]) -> tuple[RottenTomatoesClient, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        page = pages.get(request.url.path)
+        return httpx.Response(200, text=page) if page is not None else httpx.Response(404, text="Not found")
+
+    http = make_http_client("rottentomatoes", "", 5.0, transport=httpx.MockTransport(answer))
+    return RottenTomatoesClient("https://rt.test", http=http, retry=NO_WAIT), seen
+
+
+def _cached_dune(cache: ShowCacheRepository) -> None:
+    cache.put_show(CachedShow(tmdb_id=90228, name="Dune: Prophecy", first_air_year=2024))
+    cache.update_rotten_tomatoes(90228, {"url": "https://rt.test/tv/dune_prophecy", "critics_score": 83,
+                                         "audience_score": 90, "certified": True})
+
+
+DUNE_REF = RtShowRef(show_key="dune prophecy", title="Dune: Prophecy", tmdb_id=90228, first_air_year=2024)
+
+
+def test_a_challenge_page_keeps_the_cached_scores_and_is_asked_again(stores, monkeypatch):
+    sessions, viewing, _, tables = stores
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=0)  # every crawl is a refresh
+    _cached_dune(cache)
+    stamp = cache.get(90228).rt_checked_at
+    client, seen = _rt({"/search": CHALLENGE_PAGE})
+    start(sessions, viewing, "user", "dune prophecy")
+    crawl_rotten_tomatoes.handle(RtChunk(session_id="user", chunk_id=0, shows=[DUNE_REF]),
+                                 CrawlDeps(sessions, cache, lambda: client))
+    show = cache.get(90228)
+    assert (show.rt_critics_score, show.rt_audience_score, show.rt_certified) == (83, 90, True)
+    assert show.rt_checked_at == stamp and show.rt_outcome == "scored"  # the failed refresh left no mark
+    assert len(seen) == NO_WAIT.attempts  # retried as a transient failure
+    view = sessions.get("user")
+    assert (view.item["rt_shows_done"], view.item["rt_shows_failed"]) == (1, 0)  # scored from the cache
+
+
+def test_a_real_search_and_page_refresh_the_cache(stores):
+    sessions, viewing, _, tables = stores
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=0)
+    cache.put_show(CachedShow(tmdb_id=90228, name="Dune: Prophecy", first_air_year=2024))
+    client, _ = _rt({"/search": real_text("rottentomatoes/yamtrack_search_dune_TRIMMED.html"),
+                     "/tv/dune_prophecy": real_text("rottentomatoes/yamtrack_scorecard_snippet_TRIMMED.html")})
+    start(sessions, viewing, "user", "dune prophecy")
+    crawl_rotten_tomatoes.handle(RtChunk(session_id="user", chunk_id=0, shows=[DUNE_REF]),
+                                 CrawlDeps(sessions, cache, lambda: client))
+    show = cache.get(90228)
+    assert (show.rt_critics_score, show.rt_audience_score, show.rt_outcome) == (83, 90, "scored")
+
+
+def test_not_found_is_cached_for_less_time_than_a_hit(stores):
+    _, _, _, tables = stores
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    _cached_dune(cache)
+    cache.put_show(CachedShow(tmdb_id=1, name="Nowhere"))
+    cache.update_rotten_tomatoes(1, None)
+    hit, miss = cache.get(90228), cache.get(1)
+    assert miss.rt_outcome == "not_found"
+    for days, fresh in ((2, (True, True)), (4, (True, False)), (29, (True, False)), (31, (False, False))):
+        later = utc_now() + timedelta(days=days)
+        assert (cache.rt_fresh(hit, later), cache.rt_fresh(miss, later)) == fresh
+
+
+def test_a_miss_after_a_hit_keeps_the_scores(stores):
+    _, _, _, tables = stores
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    _cached_dune(cache)
+    cache.update_rotten_tomatoes(90228, None)  # the series no longer matched
+    show = cache.get(90228)
+    assert (show.rt_critics_score, show.rt_audience_score, show.rt_outcome) == (83, 90, "not_found")
+
+
+# ---- hole 11: a chunk out of time counts nothing and is retried, counted once ------
+
+
+class Trickle(httpx.SyncByteStream):
+    def __iter__(self):
+        for _ in range(2_000):  # 20 s of body, one byte per 10 ms: under any read timeout
+            import time
+            time.sleep(0.01)
+            yield b" "
+
+
+def test_a_trickling_tmdb_cannot_hold_a_chunk_past_its_time_and_counts_stay_exact(stores, sandbox):
+    from tvreport.clients.http import DeadlineExceeded
+
+    sessions, viewing, rt_queue, tables = stores
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    trickling = TmdbClient("https://tmdb.test", "k", retry=NO_WAIT, http=make_http_client(
+        "tmdb", "", 10.0, transport=httpx.MockTransport(lambda r: httpx.Response(200, stream=Trickle()))))
+    healthy = TmdbClient(sandbox.tmdb_url, sandbox.tmdb_api_key, retry=NO_WAIT)
+    start(sessions, viewing, "slow", "dark")
+    chunk = ShowChunk(session_id="slow", chunk_id=0, shows=[ShowRef(show_key="dark", title="Dark")])
+    with pytest.raises(DeadlineExceeded):  # the message fails; SQS redelivers it
+        query_show_data.handle(chunk, ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: trickling),
+                               remaining_ms=lambda: 1_000)
+    assert "sd_chunks_done" not in sessions.get("slow").item and drain(rt_queue) == []
+    for _ in range(2):  # the redelivery, then a duplicate of it
+        query_show_data.handle(chunk, ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: healthy),
+                               remaining_ms=lambda: 300_000)
+    item = sessions.get("slow").item
+    assert (item["sd_chunks_done"], item["sd_shows_done"], item.get("sd_shows_failed", 0)) == (1, 1, 0)
+
+
+class Budget:
+    """remaining_ms that runs low after `calls` readings (the invocation aging)."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+
+    def __call__(self) -> int:
+        self.calls -= 1
+        return 300_000 if self.calls >= 0 else 10_000
+
+
+def test_a_chunk_short_of_time_hands_its_rest_on_and_is_counted_once(stores, sandbox):
+    sessions, viewing, rt_queue, tables = stores
+    own_queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="show-data")["QueueUrl"]
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    tmdb = TmdbClient(sandbox.tmdb_url, sandbox.tmdb_api_key, retry=NO_WAIT)
+    deps = ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: tmdb, show_data_queue_url=own_queue)
+    titles = {"dark": "Dark", "the office": "The Office", "no such show here": "No Such Show Here", "ozark": "Ozark"}
+    start(sessions, viewing, "split", *titles)
+    chunk = ShowChunk(session_id="split", chunk_id=3, shows=[ShowRef(show_key=k, title=t) for k, t in titles.items()])
+
+    query_show_data.handle(chunk, deps, remaining_ms=Budget(calls=2))  # time for 2 shows, then low
+    [part] = drain(own_queue)
+    assert part["part"] == 1 and [s["show_key"] for s in part["shows"]] == ["no such show here", "ozark"]
+    assert len(part["carried"]) == 2 and "sd_chunks_done" not in sessions.get("split").item
+    assert drain(rt_queue) == []  # nothing forwarded before the last part
+
+    query_show_data.handle(ShowChunk.model_validate(part), deps, remaining_ms=lambda: 300_000)
+    query_show_data.handle(chunk, deps, remaining_ms=lambda: 300_000)  # the first part redelivered: a second chain
+    item = sessions.get("split").item
+    assert (item["sd_chunks_done"], item["sd_shows_done"], item["sd_shows_failed"]) == (1, 3, 1)
+    forwarded = drain(rt_queue)
+    assert len(forwarded) == 2  # one per chain; the RT ledger counts chunk 3 once
+    assert all(sorted(s["show_key"] for s in f["shows"]) == ["dark", "ozark", "the office"] for f in forwarded)
+    assert all(f["not_on_tmdb"] == 1 and f["chunk_id"] == 3 for f in forwarded)
+
+
+def test_a_crawl_short_of_time_hands_its_rest_on_and_is_counted_once(stores):
+    sessions, viewing, _, tables = stores
+    own_queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="rt-own")["QueueUrl"]
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    _cached_dune(cache)  # fresh: scored from the cache
+    cache.put_show(CachedShow(tmdb_id=1, name="Nowhere"))
+    cache.update_rotten_tomatoes(1, None)  # fresh miss
+    client, seen = _rt({})
+    deps = CrawlDeps(sessions, cache, lambda: client, rt_queue_url=own_queue)
+    start(sessions, viewing, "crawl-split", "dune prophecy", "nowhere")
+    nowhere = RtShowRef(show_key="nowhere", title="Nowhere", tmdb_id=1)
+    chunk = RtChunk(session_id="crawl-split", chunk_id=0, shows=[DUNE_REF, nowhere, DUNE_REF], not_on_tmdb=2)
+    crawl_rotten_tomatoes.handle(chunk, deps, remaining_ms=Budget(calls=2))
+    [part] = drain(own_queue)
+    assert (part["part"], len(part["shows"]), part["carried_scored"], part["carried_unscored"]) == (1, 1, 1, 1)
+    for message in (RtChunk.model_validate(part), chunk):
+        crawl_rotten_tomatoes.handle(message, deps, remaining_ms=lambda: 300_000)
+    item = sessions.get("crawl-split").item
+    assert (item["rt_chunks_done"], item["rt_shows_done"], item["rt_shows_failed"]) == (1, 2, 3)
+    assert seen == []  # all from the cache
