@@ -12,12 +12,14 @@ from tvreport import wiring
 from tvreport.observability import logger, metrics, tracer
 from tvreport.session_api import (
     ConnectBody, CreateSessionBody, InvalidUpload, SessionConflict, SessionNotFound, SessionService, StartFailed,
+    TooManyShows,
 )
 
 app = APIGatewayRestResolver(enable_validation=True)
 _settings = wiring.api_settings()
 service = SessionService(wiring.sessions(), wiring.viewing(), _settings.activities_queue_url,
-                         _settings.uploads_bucket, wiring.pipeline().threshold_percent)
+                         _settings.uploads_bucket, wiring.pipeline().threshold_percent,
+                         max_shows=wiring.pipeline().max_shows_per_session)
 SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f-]+$")]
 
 
@@ -38,6 +40,11 @@ def _conflict(error: SessionConflict) -> Response:
 @app.exception_handler(InvalidUpload)
 def _invalid_upload(error: InvalidUpload) -> Response:
     return _error(400, f"not a Netflix viewing-history export: {error}")
+
+
+@app.exception_handler(TooManyShows)
+def _too_many_shows(error: TooManyShows) -> Response:
+    return _error(422, str(error))
 
 
 @app.exception_handler(StartFailed)

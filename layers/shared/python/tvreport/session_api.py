@@ -21,6 +21,7 @@ from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import SessionView, Stage, State
+from tvreport.stages.history import group_plays
 from tvreport.stages.purge import purge_session, upload_key
 
 MAX_CSV_CHARS = 5_000_000  # API Gateway accepts 10 MB bodies; exports are far smaller
@@ -36,6 +37,10 @@ class SessionConflict(RuntimeError):
 
 class InvalidUpload(ValueError):
     pass
+
+
+class TooManyShows(ValueError):
+    """An export with more distinct shows than one session may have (422)."""
 
 
 class StartFailed(RuntimeError):
@@ -79,10 +84,11 @@ class SessionService:
     activities_queue_url: str
     uploads_bucket: str
     threshold_percent: int
+    max_shows: int = 10_000  # distinct shows per session (deploy option max_shows_per_session)
 
     def create(self, body: CreateSessionBody) -> tuple[dict[str, Any], bool]:
         if body.netflixCsv is not None:
-            _check_export(body.netflixCsv)
+            _check_export(body.netflixCsv, self.max_shows)
         source = "gandalf" if body.dataKey else ("netflix_csv" if body.netflixCsv is not None else None)
         state = State.CRUNCHING_DATA if source else State.AWAITING_CONNECTION
         new_id = str(uuid.uuid4())
@@ -190,14 +196,19 @@ def _create_digest(session_id: str, body: CreateSessionBody) -> str:
     return _digest(session_id, "netflix_csv", (body.netflixCsv or "").encode("utf-8"))
 
 
-def _check_export(text: str) -> None:
-    """Reject an upload that is not a Netflix export at once (400), before any work."""
+def _check_export(text: str, max_shows: int) -> None:
+    """Reject an upload that is not a Netflix export (400) or has more distinct shows
+    than a session may have (422) at once, before any work."""
     try:
         result = read_netflix_csv(text)
     except CsvFormatError as error:
         raise InvalidUpload(str(error)) from error
     if not result.activities:
         raise InvalidUpload(f"the export has no readable rows ({len(result.rejected)} rejected)")
+    grouped, _ = group_plays([(a.title, a.watched_on, a.imdb_id) for a in result.activities])
+    shows = sum(1 for entry in grouped.values() if entry.kind == "show")
+    if shows > max_shows:
+        raise TooManyShows(f"the export has {shows} distinct shows; a session may have at most {max_shows}")
 
 
 _STAGE_NAMES = {Stage.QUERY_ACTIVITIES: "queryActivities", Stage.QUERY_SHOW_DATA: "queryShowData",
