@@ -14,6 +14,7 @@ from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import Stage, State, active_shard, session_pk
+from tvreport.stages import chunk_waves
 from tvreport.stages.tracker import TrackerDeps, on_session_image
 from tvreport.stages.watchdog import sweep
 
@@ -182,3 +183,43 @@ def test_every_index_shard_is_swept(deps):
     for session_id in ids:
         session(deps, session_id, 50, 10, rt_failed=40)
     assert sweep(deps, STALL, now=utc_now() + 2 * STALL)["failed"] == 40
+
+
+@pytest.mark.parametrize("queue_comes_back", [True, False])
+def test_a_wave_whose_send_failed_is_sent_again_or_the_session_ends(deps, clock, queue_comes_back):
+    repo, sqs = deps.sessions, boto3.client("sqs", region_name=REGION)
+    repo.create("waves", source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97)
+    for n in range(12):
+        deps.viewing.add_plays("waves", f"show {n:02d}", title=f"Show {n:02d}", kind="show", plays={"2023-01-01||1"})
+    plan = chunk_waves.plan("waves", deps.viewing.items("waves"), chunk_size=2)
+    repo.set_totals("waves", total_shows=12, total_chunks=len(plan), movies=0, activities=12, rejected=0)
+    chunk_waves.start("waves", plan, wave_size=2, chunk_size=2, deps=deps.waves)
+    assert [m["chunk_id"] for m in drain(deps.show_data_queue_url)] == [0, 1]
+
+    sqs.delete_queue(QueueUrl=deps.show_data_queue_url)
+    on_session_image(repo.get_item("waves"), deps)  # wave 1 is due: claimed, its send fails
+    view = repo.get("waves")
+    assert (view.item["waves_claimed"], view.item["waves_sent"]) == (2, 1)
+    clock.now += timedelta(minutes=3)
+    assert sweep(deps, STALL, now=clock.now) == {**NOTHING, "resent": 1}  # failed again: not an error
+
+    if queue_comes_back:
+        sqs.create_queue(QueueName="show-data")
+        clock.now += timedelta(minutes=5)
+        assert sweep(deps, STALL, now=clock.now)["resent"] == 1
+        assert [m["chunk_id"] for m in drain(deps.show_data_queue_url)] == [2, 3]
+        assert repo.get("waves").item["waves_sent"] == 2
+    else:
+        clock.now += STALL
+        assert sweep(deps, STALL, now=clock.now) == {**NOTHING, "resent": 1, "failed": 1}
+        assert repo.get("waves").failure_reason == "STALLED"
+
+
+def drain(queue_url: str) -> list[dict]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies

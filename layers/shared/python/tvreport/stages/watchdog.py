@@ -76,7 +76,7 @@ def check(session_id: str, deps: TrackerDeps, stall_timeout: timedelta, now: dat
             outcome["resent"] += 1
     if _age(view.updated_at, now) >= RESEND_AFTER:  # quiet: the tracker had its chance
         if unsent_wave(view) is not None:
-            busy |= chunk_waves.resend(view, deps.waves)
+            busy |= _resend_wave(view, deps)
             outcome["resent"] += 1
         decision = act(view, deps)
         if decision.emit or decision.wave is not None or decision.complete:
@@ -90,6 +90,18 @@ def check(session_id: str, deps: TrackerDeps, stall_timeout: timedelta, now: dat
         outcome["completed"] += finalize(view, deps, partial=True)
     else:
         outcome["failed"] += deps.sessions.fail(session_id, "STALLED", "no progress before the stall timeout")
+
+
+def _resend_wave(view: SessionView, deps: TrackerDeps) -> bool:
+    """A failed re-send is tried again next sweep; it must not keep the stall check
+    from ending the session."""
+    try:
+        return chunk_waves.resend(view, deps.waves)
+    except Exception as error:
+        metrics.add_metric(name="WaveSendFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("chunk wave re-send failed", extra={"session_id": view.session_id,
+                                                          "error": type(error).__name__})
+        return False
 
 
 def resend_due(view: SessionView, stage: Stage) -> datetime:
