@@ -191,7 +191,7 @@ def test_a_wave_whose_send_failed_is_sent_again_or_the_session_ends(deps, clock,
     repo.create("waves", source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97)
     for n in range(12):
         deps.viewing.add_plays("waves", f"show {n:02d}", title=f"Show {n:02d}", kind="show", plays={"2023-01-01||1"})
-    plan = chunk_waves.plan("waves", deps.viewing.items("waves"), chunk_size=2)
+    plan = chunk_waves.chunk_messages("waves", deps.viewing.items("waves"), chunk_size=2)
     repo.set_totals("waves", total_shows=12, total_chunks=len(plan), movies=0, activities=12, rejected=0)
     chunk_waves.start("waves", plan, wave_size=2, chunk_size=2, deps=deps.waves)
     assert [m["chunk_id"] for m in drain(deps.show_data_queue_url)] == [0, 1]
