@@ -38,7 +38,8 @@ def world(moto_tables, function_env):
     queues = {n: sqs.create_queue(QueueName=n)["QueueUrl"] for n in ("activities", "show-data", "tvbff", "starsign")}
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="uploads")
     function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queues["activities"], env_keys.UPLOADS_BUCKET: "uploads",
-                  env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"]})
+                  env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"],
+                  env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["show-data"]})
     api = load_handler("api")
 
     class World:

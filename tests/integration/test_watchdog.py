@@ -166,11 +166,12 @@ def test_a_lost_stream_record_leaves_nothing_undone(deps, clock):
 
 
 def test_one_sessions_error_does_not_stop_the_sweep(deps, moto_tables):
-    # An item the code cannot read (an unknown state), in the same index as a stalled session.
+    # Items the code cannot read (a claim stamp that is no date), beside a stalled session.
     for bad in ("broken-1", "broken-2"):
         boto3.resource("dynamodb", region_name=REGION).Table(moto_tables["sessions"]).put_item(Item={
-            "pk": session_pk(bad), "sk": "META", "session_id": bad, "state": "NO_SUCH_STATE",
-            "active": active_shard(bad), "created_at": "2020-01-01T00:00:00.000Z"})
+            "pk": session_pk(bad), "sk": "META", "session_id": bad, "state": "CRUNCHING_DATA",
+            "tvbff_requested_at": "not a date", "active": active_shard(bad),
+            "created_at": "2020-01-01T00:00:00.000Z"})
     session(deps, "stuck", 50, 10, rt_failed=40)
     outcome = sweep(deps, STALL, now=utc_now() + 2 * STALL)
     assert outcome == {**NOTHING, "failed": 1, "errors": 2}
