@@ -58,9 +58,9 @@ class SystemOptions:
     duplicate_deliveries: bool = False
     concurrency: int = 2  # pollers per SQS mapping at most (and API workers)
     run_dir: Path | None = None  # None: a fresh temporary directory, removed on exit
-    # The watchdog's "no progress for this long"; the stack requires at least the
-    # longest stage timeout (300 s), so this is the shortest a local run can use.
-    stall_timeout_s: int = 300
+    # The watchdog's "no progress for this long"; the stack requires more than the
+    # stage queues' visibility timeout (6 x 300 s), so this is the shortest a local run can use.
+    stall_timeout_s: int = 1801
     watchdog_interval_s: float = 10.0  # compressed from the stack's rate(5 minutes)
     retry_delay_s: float = 1.0  # compressed visibility timeout of a failed message
     crash_matching: RecordPredicate | None = None

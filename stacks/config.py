@@ -84,6 +84,10 @@ DEFAULT_FUNCTIONS: dict[str, FunctionSpec] = {
     "watchdog": FunctionSpec(120, 256),
 }
 
+# Lambda's advice: a visibility timeout of at least 6x the function timeout, so a
+# message is not redelivered while retries of a throttled invocation are pending.
+VISIBILITY_TIMEOUT_FACTOR = 6
+
 # Bounds Lambda and SQS accept, so a bad value fails at synth, not at deploy.
 _TIMEOUT_RANGE = (1, 900)
 _MEMORY_RANGE = (128, 10240)
@@ -98,9 +102,17 @@ class PipelineConfig:
 
     threshold_percent: int = 97
     chunk_size: int = 50
+    # A session's chunks go out in waves of this many, at most two waves ahead of
+    # what crawlRottenTomatoes has executed (20 chunks = 1,000 shows in flight per
+    # session by default), so one long history cannot queue ahead of every other.
+    chunk_wave_size: int = 10
+    # Distinct shows one session may have: an export past it is refused (422), a
+    # Gandalf history past it ends FAILED with TOO_MANY_SHOWS.
+    max_shows_per_session: int = 10_000
     session_ttl_days: int = 30
-    # Longer than the stage queues' visibility timeout (6 x 300 s), so a chunk that
-    # failed once is retried before the watchdog may end its session.
+    # Longer than the stage queues' visibility timeout (6 x the longest stage
+    # timeout: 6 x 300 s), so a chunk that failed once is retried before the
+    # watchdog may end its session.
     stall_timeout_seconds: int = 3600
     watchdog_rate_minutes: int = 5
     show_cache_max_age_days: int = 30
@@ -156,6 +168,8 @@ class PipelineConfig:
     def _validate(self) -> None:
         _check_range("threshold_percent", self.threshold_percent, 1, 100)
         _check_range("chunk_size", self.chunk_size, 1, 500)
+        _check_range("chunk_wave_size", self.chunk_wave_size, 1, 1000)
+        _check_range("max_shows_per_session", self.max_shows_per_session, 1, 1_000_000)
         _check_range("session_ttl_days", self.session_ttl_days, 1, 365)
         _check_range("stall_timeout_seconds", self.stall_timeout_seconds, 60, 86400)
         _check_rate_limits(self.upstream_rate_limits)
@@ -184,11 +198,13 @@ class PipelineConfig:
             raise ConfigError("openai_model must not be empty")
         for stage in self.queue_stages:
             _check_stage(stage)
-        longest = max(stage.timeout_seconds for stage in self.queue_stages)
-        if self.stall_timeout_seconds < longest:
-            # Otherwise the watchdog could end a session while a stage still runs.
+        visibility = VISIBILITY_TIMEOUT_FACTOR * max(stage.timeout_seconds for stage in self.queue_stages)
+        if self.stall_timeout_seconds <= visibility:
+            # Otherwise the watchdog could end a session whose failed chunk is still
+            # invisible on its queue, waiting to be retried.
             raise ConfigError(
-                f"stall_timeout_seconds ({self.stall_timeout_seconds}) must be >= the longest stage timeout ({longest})"
+                f"stall_timeout_seconds ({self.stall_timeout_seconds}) must be longer than the stage queues' "
+                f"visibility timeout ({VISIBILITY_TIMEOUT_FACTOR} x the longest stage timeout = {visibility} s)"
             )
         missing = set(DEFAULT_FUNCTIONS) - set(self.functions)
         if missing:
@@ -220,7 +236,7 @@ def _check_stage(stage: QueueStageSpec) -> None:
     _check_range(f"{prefix}.max_receive_count", stage.max_receive_count, *_MAX_RECEIVE_RANGE)
     _check_range(f"{prefix}.max_concurrency", stage.max_concurrency, *_SQS_MAX_CONCURRENCY_RANGE)
     # SQS caps the visibility timeout at 12 h, and the queue needs 6x the timeout.
-    if stage.timeout_seconds * 6 > 43200:
+    if stage.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR > 43200:
         raise ConfigError(f"{prefix}.timeout_seconds: 6 x timeout must fit SQS's 12 h visibility limit")
 
 

@@ -98,6 +98,8 @@ class PipelineStack(Stack):
             env_keys.SHOW_CACHE_TABLE: stores.show_cache.table_name,
             env_keys.PROGRESS_THRESHOLD: str(config.threshold_percent),
             env_keys.CHUNK_SIZE: str(config.chunk_size),
+            env_keys.CHUNK_WAVE_SIZE: str(config.chunk_wave_size),
+            env_keys.MAX_SHOWS_PER_SESSION: str(config.max_shows_per_session),
             env_keys.SESSION_TTL_DAYS: str(config.session_ttl_days),
             env_keys.STALL_TIMEOUT_SECONDS: str(config.stall_timeout_seconds),
             env_keys.SHOW_CACHE_MAX_AGE_DAYS: str(config.show_cache_max_age_days),
@@ -152,6 +154,8 @@ class PipelineStack(Stack):
             ("progress_tracker", env_keys.STAR_SIGN_QUEUE_URL, "star_sign_picker"),
             ("watchdog", env_keys.TV_BFF_QUEUE_URL, "tv_bff"),  # re-sends stale claims
             ("watchdog", env_keys.STAR_SIGN_QUEUE_URL, "star_sign_picker"),
+            ("progress_tracker", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),  # chunk waves
+            ("watchdog", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),  # unsent or due waves
         )
         for sender, env_key, target in sends:
             _send_to(self.functions[sender], env_key, queue[target])

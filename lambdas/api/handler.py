@@ -19,7 +19,7 @@ from tvreport.repositories.sessions import ClientTokenReused
 from tvreport.secrets import get_secret
 from tvreport.session_api import (
     ConnectBody, CreateSessionBody, InvalidUpload, PayloadTooLarge, SessionConflict, SessionNotFound,
-    SessionService, StartFailed, UploadNotFound, check_inline_size,
+    SessionService, StartFailed, TooManyShows, UploadNotFound, check_inline_size,
 )
 from tvreport.settings import ConnectSettings
 
@@ -31,7 +31,8 @@ app = APIGatewayRestResolver(enable_validation=True, cors=_cors)
 app.enable_swagger(path="/docs", title=TITLE, version=VERSION)
 _settings = wiring.api_settings()
 service = SessionService(wiring.sessions(), wiring.viewing(), _settings.activities_queue_url,
-                         _settings.uploads_bucket, wiring.pipeline().threshold_percent)
+                         _settings.uploads_bucket, wiring.pipeline().threshold_percent,
+                         max_shows=wiring.pipeline().max_shows_per_session)
 SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f-]+$")]
 _SESSION = (SessionDocument, "the session document")
 
@@ -96,6 +97,11 @@ def _token_reused(error: ClientTokenReused) -> Response:
 @app.exception_handler(InvalidUpload)
 def _invalid_upload(error: InvalidUpload) -> Response:
     return _error(400, f"not a Netflix viewing-history export: {error}")
+
+
+@app.exception_handler(TooManyShows)
+def _too_many_shows(error: TooManyShows) -> Response:
+    return _error(422, str(error))
 
 
 @app.exception_handler(StartFailed)

@@ -53,11 +53,16 @@ class DataStores(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         # Sparse: only sessions that are CRUNCHING_DATA carry `active`, so the
-        # watchdog queries the few running sessions instead of scanning.
+        # watchdog queries the few running sessions instead of scanning. Sharded:
+        # `active` = "1#<0..ACTIVE_SHARDS-1>" from a hash of the session id, so no
+        # partition key value takes every session. Keyed on `created_at`, which never
+        # moves, and keys-only, so a session's own writes (counters, flags) never
+        # write the index: a session writes it twice (in, out), whatever its size.
         self.sessions.add_global_secondary_index(
             index_name=ACTIVE_SESSIONS_INDEX,
             partition_key=_string("active"),
-            sort_key=_string("updated_at"),
+            sort_key=_string("created_at"),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.viewing = _table(
             self,

@@ -11,12 +11,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.config import QueueStageSpec
+from stacks.config import VISIBILITY_TIMEOUT_FACTOR, QueueStageSpec
 from stacks.constructs.pipeline_function import PipelineFunction
 
-# Lambda's advice: a visibility timeout of at least 6x the function timeout, so a
-# message is not redelivered while retries of a throttled invocation are pending.
-VISIBILITY_TIMEOUT_FACTOR = 6
 DEAD_LETTER_RETENTION = Duration.days(14)  # SQS maximum: time to inspect and redrive
 
 

@@ -25,6 +25,7 @@ def test_defaults_match_the_design() -> None:
     assert config.rotten_tomatoes_url == "https://www.rottentomatoes.com"
     assert config.openai_model == "gpt-4o-mini"
     assert config.create_secrets is True
+    assert (config.chunk_wave_size, config.max_shows_per_session) == (10, 10_000)
 
 
 def test_cdk_json_context_gives_the_same_config_as_the_defaults() -> None:
@@ -53,6 +54,8 @@ def test_command_line_strings_are_parsed() -> None:
         ("openai_model", " "),
         ("log_retention", "FOREVER-ISH"),
         ("create_secrets", "maybe"),
+        ("chunk_wave_size", 0),
+        ("max_shows_per_session", 0),
     ],
 )
 def test_bad_context_values_are_rejected_with_the_key_named(key: str, value: Any) -> None:
@@ -65,9 +68,17 @@ def test_burst_must_cover_the_steady_rate() -> None:
         config_from({"api_rate_limit": 50, "api_burst_limit": 10})
 
 
-def test_watchdog_must_not_end_a_session_while_a_stage_may_still_run() -> None:
-    with pytest.raises(ConfigError, match="stall_timeout_seconds"):
-        config_from({"stall_timeout_seconds": 120})
+def test_watchdog_must_not_end_a_session_while_a_chunk_waits_out_its_visibility_timeout() -> None:
+    # The stage queues' visibility timeout is 6 x the longest stage timeout (300 s).
+    for too_short in (120, 300, 1800):
+        with pytest.raises(ConfigError, match="stall_timeout_seconds .* visibility timeout .* 1800 s"):
+            config_from({"stall_timeout_seconds": too_short})
+    assert config_from({"stall_timeout_seconds": 1801}).stall_timeout_seconds == 1801
+    short_stages = {name: {"timeout_seconds": 60} for name in
+                    ("query_activities", "query_show_data", "crawl_rotten_tomatoes", "tv_bff", "star_sign_picker")}
+    assert config_from({"stall_timeout_seconds": 361, "stages": short_stages}).stall_timeout_seconds == 361
+    with pytest.raises(ConfigError, match="360 s"):
+        config_from({"stall_timeout_seconds": 360, "stages": short_stages})
 
 
 def test_stage_specs_can_be_tuned_per_stage() -> None:

@@ -54,7 +54,10 @@ def test_sessions_streams_both_images_and_has_the_sparse_active_index(queries: T
     props = table["Properties"]
 
     assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
-    assert _indexes(props) == {"active-sessions": [("active", "HASH"), ("updated_at", "RANGE")]}
+    # Keyed on a stamp that never moves and keys-only: session writes do not touch it.
+    assert _indexes(props) == {"active-sessions": [("active", "HASH"), ("created_at", "RANGE")]}
+    (index,) = props["GlobalSecondaryIndexes"]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
 def test_show_cache_is_indexed_by_imdb_id(queries: TemplateQueries) -> None:

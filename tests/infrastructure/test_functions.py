@@ -19,6 +19,8 @@ COMMON_KEYS = {
     env_keys.SESSION_TTL_DAYS,
     env_keys.STALL_TIMEOUT_SECONDS,
     env_keys.SHOW_CACHE_MAX_AGE_DAYS,
+    env_keys.CHUNK_WAVE_SIZE,
+    env_keys.MAX_SHOWS_PER_SESSION,
     env_keys.POWERTOOLS_SERVICE_NAME,
     env_keys.POWERTOOLS_METRICS_NAMESPACE,
 }
@@ -39,9 +41,9 @@ EXTRA_KEYS = {
     "crawl_rotten_tomatoes": {env_keys.CRAWL_RT_QUEUE_URL, env_keys.ROTTEN_TOMATOES_URL},
     "tv_bff": {env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
     "star_sign_picker": {env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
-    "progress_tracker": {env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL},
+    "progress_tracker": {env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL, env_keys.QUERY_SHOW_DATA_QUEUE_URL},
     "dead_letters": {env_keys.DEAD_LETTER_SOURCES},
-    "watchdog": {env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL},
+    "watchdog": {env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL, env_keys.QUERY_SHOW_DATA_QUEUE_URL},
 }
 
 # Names of resources reach functions as tokens of the resource, never literals.
@@ -120,6 +122,8 @@ def test_environment_values_match_the_config(queries: TemplateQueries, config: P
     assert env[env_keys.SESSION_TTL_DAYS] == str(config.session_ttl_days)
     assert env[env_keys.STALL_TIMEOUT_SECONDS] == str(config.stall_timeout_seconds)
     assert env[env_keys.SHOW_CACHE_MAX_AGE_DAYS] == str(config.show_cache_max_age_days)
+    assert env[env_keys.CHUNK_WAVE_SIZE] == str(config.chunk_wave_size)
+    assert env[env_keys.MAX_SHOWS_PER_SESSION] == str(config.max_shows_per_session)
     expected_urls = {
         env_keys.GANDALF_URL: config.gandalf_url,
         env_keys.TMDB_URL: config.tmdb_url,

@@ -27,9 +27,9 @@ SENDS = {
     "crawl_rotten_tomatoes": {"crawl_rotten_tomatoes"},  # hand-off
     "tv_bff": set(),
     "star_sign_picker": set(),
-    "progress_tracker": {"tv_bff", "star_sign_picker"},
+    "progress_tracker": {"tv_bff", "star_sign_picker", "query_show_data"},  # chunk waves
     "dead_letters": set(),
-    "watchdog": {"tv_bff", "star_sign_picker"},
+    "watchdog": {"tv_bff", "star_sign_picker", "query_show_data"},
 }
 
 SECRET_READERS = {

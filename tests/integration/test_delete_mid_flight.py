@@ -38,7 +38,8 @@ def world(moto_tables, function_env):
     queues = {n: sqs.create_queue(QueueName=n)["QueueUrl"] for n in ("activities", "show-data", "tvbff", "starsign")}
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="uploads")
     function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queues["activities"], env_keys.UPLOADS_BUCKET: "uploads",
-                  env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"]})
+                  env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"],
+                  env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["show-data"]})
     api = load_handler("api")
 
     class World:
@@ -89,7 +90,9 @@ STAGE_WRITES = {
                                               rejected=0),
     "count_chunk": lambda s, sid: s.count_chunk(sid, Stage.QUERY_SHOW_DATA, 0, shows_done=10, shows_failed=0),
     "claim_trigger": lambda s, sid: s.claim_trigger(sid, Stage.TV_BFF),
-    "release_trigger": lambda s, sid: s.release_trigger(sid, Stage.TV_BFF),
+    "record_send_failure": lambda s, sid: s.record_send_failure(sid, Stage.TV_BFF, utc_now()),
+    "claim_wave": lambda s, sid: s.claim_wave(sid, 0, wave_size=10, chunk_size=50),
+    "mark_wave_sent": lambda s, sid: s.mark_wave_sent(sid, 0),
     "mark_trigger_sent": lambda s, sid: s.mark_trigger_sent(sid, Stage.TV_BFF),
     "store_ai_result": lambda s, sid: s.store_ai_result(sid, Stage.STAR_SIGN, {"available": True}),
     "mark_start_sent": lambda s, sid: s.mark_start_sent(sid),
@@ -191,7 +194,7 @@ def test_the_watchdog_sweep_runs_the_second_pass(world, moto_tables):
     sid = world.start()
     world.delete(sid)
     world.viewing.add_plays(sid, "show#late", title="Late", kind="show", plays={"2024-01-01|e1"})  # a straggler
-    deps = TrackerDeps(world.sessions, world.viewing, world.cache, {})
+    deps = TrackerDeps(world.sessions, world.viewing, world.cache, {}, "")
     sweep(deps, timedelta(hours=1), now=later())
     assert world.items(sid) == {"sessions": [], "viewing": []}
 

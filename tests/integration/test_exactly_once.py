@@ -8,6 +8,7 @@ import boto3
 from tests.support.handlers import FakeContext, load_handler
 from tests.integration.conftest import REGION
 from tvreport import env_keys
+from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.session_model import Stage, State
 
@@ -39,10 +40,11 @@ def test_a_claim_is_won_once(moto_tables):
     sid = new_session(repo)
     claims = [repo.claim_trigger(sid, Stage.STAR_SIGN) for _ in range(3)]
     assert claims == [True, False, False]
-    repo.release_trigger(sid, Stage.STAR_SIGN)  # a failed send gives the claim back
-    assert repo.claim_trigger(sid, Stage.STAR_SIGN)
+    # a failed send keeps the claim (the watchdog re-sends it); no one claims again
+    assert repo.record_send_failure(sid, Stage.STAR_SIGN, utc_now())
+    assert not repo.claim_trigger(sid, Stage.STAR_SIGN)
     repo.mark_trigger_sent(sid, Stage.STAR_SIGN)
-    repo.release_trigger(sid, Stage.STAR_SIGN)  # never after the send
+    assert not repo.record_send_failure(sid, Stage.STAR_SIGN, utc_now())  # never after the send
     assert not repo.claim_trigger(sid, Stage.STAR_SIGN)
 
 
@@ -71,8 +73,9 @@ def stream_event(table_name: str) -> dict:
 
 def test_tracker_emits_each_stage_once_under_duplicate_records(moto_tables, function_env):
     sqs = boto3.client("sqs", region_name=REGION)
-    queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("tvbff", "starsign")}
-    function_env({env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"]})
+    queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("tvbff", "starsign", "showdata")}
+    function_env({env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"],
+                  env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["showdata"]})
     repo = SessionRepository(moto_tables["sessions"], ttl_days=1)
     sid = new_session(repo)
     for chunk in (0, 1):
@@ -100,8 +103,9 @@ def test_star_sign_starts_at_the_threshold_before_the_last_chunk(moto_tables, fu
     # shows are done in both stages, so starSignPicker starts; tvBFF waits for show
     # data to be complete, and the session for every chunk.
     sqs = boto3.client("sqs", region_name=REGION)
-    queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("tvbff", "starsign")}
-    function_env({env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"]})
+    queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("tvbff", "starsign", "showdata")}
+    function_env({env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"],
+                  env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["showdata"]})
     repo = SessionRepository(moto_tables["sessions"], ttl_days=1)
     sid = new_session(repo, total_shows=100, total_chunks=3)
     for stage in (Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES):

@@ -82,11 +82,37 @@ def test_percentages_follow_the_seed_rules():
     assert (pct[Stage.TV_BFF], pct[Stage.STAR_SIGN]) == (1, 100)
 
 
-@given(total=st.integers(1, 2000), done=st.integers(0, 2000), threshold=st.integers(1, 100))
-def test_readiness_is_exactly_the_threshold_ratio(total, done, threshold):
+@given(total=st.integers(1, 2000), done=st.integers(0, 2000), failed=st.integers(0, 2000),
+       threshold=st.integers(1, 100))
+def test_readiness_is_exactly_the_processed_ratio(total, done, failed, threshold):
     done = min(done, total)
-    view = session(total_shows=total, total_chunks=1000, threshold_percent=threshold, sd_shows_done=done)
-    assert is_ready(view, view.show_data) == (done / total * 100 >= threshold - 1e-9)
+    failed = min(failed, total - done)
+    view = session(total_shows=total, total_chunks=1000, threshold_percent=threshold, sd_shows_done=done,
+                   sd_shows_failed=failed)
+    assert is_ready(view, view.show_data) == ((done + failed) / total * 100 >= threshold - 1e-9)
+
+
+def test_readiness_counts_processed_shows_exhaustively():
+    # Every split of up to 40 shows into done / failed / not yet processed, with a
+    # chunk still out: ready exactly when done + failed reach the threshold.
+    for total in range(1, 41):
+        for done in range(total + 1):
+            for failed in range(total - done + 1):
+                for threshold in (1, 50, 97, 100):
+                    view = session(total_shows=total, total_chunks=2, threshold_percent=threshold,
+                                   sd_shows_done=done, sd_shows_failed=failed, sd_chunks_done=1)
+                    assert is_ready(view, view.show_data) == (100 * (done + failed) >= threshold * total)
+
+
+def test_unmatched_titles_do_not_hold_the_report_back():
+    # 7 % of the titles are not on TMDB and 17 % have no score: processed all the same.
+    # 97 of 100 shows are processed in both stages with a chunk still out.
+    view = session(sd_shows_done=90, sd_shows_failed=7, sd_chunks_done=1,
+                   rt_shows_done=80, rt_shows_failed=17, rt_chunks_done=1)
+    assert decide(view).emit == {Stage.STAR_SIGN}
+    view = session(sd_shows_done=90, sd_shows_failed=6, sd_chunks_done=1,
+                   rt_shows_done=80, rt_shows_failed=17, rt_chunks_done=1)
+    assert decide(view).emit == frozenset()  # 96 % processed in show data: not yet
 
 
 @given(st.integers(0, 50), st.integers(0, 50), st.booleans(), st.booleans())

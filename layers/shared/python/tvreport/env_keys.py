@@ -14,6 +14,8 @@ STAR_SIGN_QUEUE_URL = "STAR_SIGN_QUEUE_URL"
 
 PROGRESS_THRESHOLD = "PROGRESS_THRESHOLD"  # percent, e.g. "97"
 CHUNK_SIZE = "CHUNK_SIZE"  # shows per chunk, e.g. "50"
+CHUNK_WAVE_SIZE = "CHUNK_WAVE_SIZE"  # chunks released per wave; two waves in flight per session at most
+MAX_SHOWS_PER_SESSION = "MAX_SHOWS_PER_SESSION"  # distinct shows one session may have
 SESSION_TTL_DAYS = "SESSION_TTL_DAYS"
 STALL_TIMEOUT_SECONDS = "STALL_TIMEOUT_SECONDS"  # watchdog: no progress for this long
 SHOW_CACHE_MAX_AGE_DAYS = "SHOW_CACHE_MAX_AGE_DAYS"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tvreport.session_model import ChunkCounters, SessionView, Stage, State
+from tvreport.waves import due_wave
 
 
 def _percent(executed: int, total: int) -> int:
@@ -38,12 +39,14 @@ def is_complete(view: SessionView, counters: ChunkCounters) -> bool:
 
 
 def is_ready(view: SessionView, counters: ChunkCounters) -> bool:
-    """Ready: done shows reach the threshold, or every chunk has been executed."""
+    """Ready: processed shows (done + failed: a show not on TMDB or without a score has
+    been processed) reach the threshold, or every chunk has been executed. Coverage
+    (shows found, shows scored) is a figure of the report, never the trigger."""
     if is_complete(view, counters):
         return True
     if not view.total_shows:
         return False
-    return 100 * counters.shows_done >= view.threshold_percent * view.total_shows
+    return 100 * counters.shows_executed >= view.threshold_percent * view.total_shows
 
 
 def stage_percentages(view: SessionView) -> dict[Stage, int]:
@@ -63,6 +66,7 @@ def stage_percentages(view: SessionView) -> dict[Stage, int]:
 class Decision:
     emit: frozenset[Stage]  # AI stages to claim and send
     complete: bool  # mark the session COMPLETED
+    wave: int | None = None  # the chunk wave to claim and release (tvreport.waves)
 
 
 def decide(view: SessionView) -> Decision:
@@ -83,4 +87,4 @@ def decide(view: SessionView) -> Decision:
         and is_complete(view, view.show_data)
         and is_complete(view, view.rotten_tomatoes)
     )
-    return Decision(emit, complete)
+    return Decision(emit, complete, None if complete else due_wave(view))

@@ -22,6 +22,7 @@ from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import SessionView, Stage, State
+from tvreport.stages.history import group_plays
 from tvreport.stages.purge import purge_session, upload_key
 
 # Request bodies are counted in bytes (UTF-8), as Lambda and API Gateway count them.
@@ -58,6 +59,10 @@ class UploadNotFound(LookupError):
 
 class PayloadTooLarge(ValueError):
     pass
+
+
+class TooManyShows(ValueError):
+    """An export with more distinct shows than one session may have (422)."""
 
 
 class StartFailed(RuntimeError):
@@ -133,6 +138,7 @@ class SessionService:
     activities_queue_url: str
     uploads_bucket: str
     threshold_percent: int
+    max_shows: int = 10_000  # distinct shows per session (deploy option max_shows_per_session)
 
     def create(self, body: CreateSessionBody) -> tuple[dict[str, Any], bool]:
         request_digest = body.digest() if body.clientToken else None
@@ -140,7 +146,7 @@ class SessionService:
         # whose export was checked (and an upload moved) the first time.
         replay = bool(body.clientToken) and self.sessions.token_session(body.clientToken, request_digest) is not None
         if body.netflixCsv is not None and not replay:
-            _check_export(body.netflixCsv)
+            _check_export(body.netflixCsv, self.max_shows)
         if body.uploadId is not None and not replay:
             self._check_upload(body.uploadId)
         has_export = body.netflixCsv is not None or body.uploadId is not None
@@ -313,14 +319,19 @@ def _incoming_key(upload_id: str) -> str:
     return f"uploads/incoming/{upload_id}.csv"
 
 
-def _check_export(text: str) -> None:
-    """Reject an upload that is not a Netflix export at once (400), before any work."""
+def _check_export(text: str, max_shows: int) -> None:
+    """Reject an upload that is not a Netflix export (400) or has more distinct shows
+    than a session may have (422) at once, before any work."""
     try:
         result = read_netflix_csv(text)
     except CsvFormatError as error:
         raise InvalidUpload(str(error)) from error
     if not result.activities:
         raise InvalidUpload(f"the export has no readable rows ({len(result.rejected)} rejected)")
+    grouped, _ = group_plays([(a.title, a.watched_on, a.imdb_id) for a in result.activities])
+    shows = sum(1 for entry in grouped.values() if entry.kind == "show")
+    if shows > max_shows:
+        raise TooManyShows(f"the export has {shows} distinct shows; a session may have at most {max_shows}")
 
 
 _STAGE_NAMES = {Stage.QUERY_ACTIVITIES: "queryActivities", Stage.QUERY_SHOW_DATA: "queryShowData",

@@ -4,6 +4,7 @@ The same view is built from a DynamoDB stream image (tracker) and from a GetItem
 (API), so decisions never depend on how many records were seen."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -54,6 +55,20 @@ def session_pk(session_id: str) -> str:
 
 META_SK = "META"
 
+# The active-sessions index is sharded: a session carries `active` = "1#<shard>" while
+# it crunches, so no index partition key value takes every session's writes.
+ACTIVE_SHARDS = 16
+
+
+def active_shard(session_id: str) -> str:
+    """The `active` value of a crunching session: stable, spread by a hash of its id."""
+    digest = hashlib.sha256(session_id.encode("utf-8")).digest()
+    return f"1#{int.from_bytes(digest[:4], 'big') % ACTIVE_SHARDS}"
+
+
+def shard_value(shard: int) -> str:
+    return f"1#{shard}"
+
 
 def ledger_sk(stage: Stage, chunk_id: int) -> str:
     return f"CHUNK#{stage.value}#{chunk_id:05d}"
@@ -95,7 +110,8 @@ class SessionView:
     sent: frozenset[Stage]
     done: frozenset[Stage]
     failure_reason: str | None
-    updated_at: str | None
+    updated_at: str | None  # any write, bookkeeping included
+    progress_at: str | None  # only writes that are progress (counts, pages, totals, AI results)
     item: Mapping[str, Any]
 
     @property
@@ -132,5 +148,6 @@ class SessionView:
             done=flagged("done_at"),
             failure_reason=item.get("failure_reason"),
             updated_at=item.get("updated_at"),
+            progress_at=item.get("progress_at") or item.get("created_at"),
             item=item,
         )

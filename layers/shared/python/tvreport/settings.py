@@ -42,6 +42,8 @@ class TableSettings(EnvSettings):
 class PipelineSettings(EnvSettings):
     threshold_percent: int = Field(alias=env_keys.PROGRESS_THRESHOLD, ge=1, le=100)
     chunk_size: int = Field(alias=env_keys.CHUNK_SIZE, ge=1, le=500)
+    chunk_wave_size: int = Field(alias=env_keys.CHUNK_WAVE_SIZE, ge=1)
+    max_shows_per_session: int = Field(alias=env_keys.MAX_SHOWS_PER_SESSION, ge=1)
     session_ttl_days: int = Field(alias=env_keys.SESSION_TTL_DAYS, ge=1)
     stall_timeout_seconds: int = Field(alias=env_keys.STALL_TIMEOUT_SECONDS, ge=1)
     show_cache_max_age_days: int = Field(alias=env_keys.SHOW_CACHE_MAX_AGE_DAYS, ge=0)
@@ -87,6 +89,7 @@ class AiSettings(EnvSettings):
 class TriggerSettings(EnvSettings):
     tv_bff_queue_url: str = Field(alias=env_keys.TV_BFF_QUEUE_URL, min_length=1)
     star_sign_queue_url: str = Field(alias=env_keys.STAR_SIGN_QUEUE_URL, min_length=1)
+    show_data_queue_url: str = Field(alias=env_keys.QUERY_SHOW_DATA_QUEUE_URL, min_length=1)  # chunk waves
 
 
 class DeadLetterSettings(EnvSettings):

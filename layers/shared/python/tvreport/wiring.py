@@ -57,7 +57,8 @@ def activities_deps():
         return GandalfClient(settings.gandalf_url, get_secret("gandalf"))
 
     return ActivitiesDeps(sessions(), viewing(), settings.activities_queue_url, settings.show_data_queue_url,
-                          pipeline().chunk_size, gandalf, read_upload(settings.uploads_bucket))
+                          pipeline().chunk_size, gandalf, read_upload(settings.uploads_bucket),
+                          wave_size=pipeline().chunk_wave_size, max_shows=pipeline().max_shows_per_session)
 
 
 def show_data_deps():
@@ -105,7 +106,7 @@ def tracker_deps():
 
     settings = TriggerSettings.from_env()
     queues = {Stage.TV_BFF: settings.tv_bff_queue_url, Stage.STAR_SIGN: settings.star_sign_queue_url}
-    return TrackerDeps(sessions(), viewing(), show_cache(), queues)
+    return TrackerDeps(sessions(), viewing(), show_cache(), queues, settings.show_data_queue_url)
 
 
 def dead_letter_deps():

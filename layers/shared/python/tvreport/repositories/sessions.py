@@ -23,8 +23,8 @@ from tvreport.repositories._dynamo import (
     batch_delete, expires_at, iso, serialize_item, serialize_values, to_dynamo, utc_now,
 )
 from tvreport.session_model import (
-    COUNTER_PREFIX, DELETED_STATE, META_SK, TOMBSTONE_ACTIVE, TRIGGER_FLAG, SessionGone, SessionView, Stage, State,
-    ledger_sk, session_pk,
+    ACTIVE_SHARDS, COUNTER_PREFIX, DELETED_STATE, META_SK, TOMBSTONE_ACTIVE, TRIGGER_FLAG, SessionGone, SessionView,
+    Stage, State, active_shard, ledger_sk, session_pk, shard_value,
 )
 
 __all__ = ["ACTIVE_INDEX", "SessionGone", "SessionRepository"]
@@ -145,7 +145,7 @@ class SessionRepository:
         if source:
             item["source"] = source
         if state is State.CRUNCHING_DATA:
-            item["active"] = "1"
+            item["active"] = active_shard(session_id)
         if client_token:
             item["client_token"] = client_token
         if start_digest:
@@ -206,9 +206,10 @@ class SessionRepository:
         """AWAITING_CONNECTION -> CRUNCHING_DATA, once. The digest of the start request
         lets a repeated connect re-send the same start if the first was never sent."""
         return self._update(
-            session_id, "SET #state = :crunching, #source = :source, active = :one, start_digest = :digest",
+            session_id, "SET #state = :crunching, #source = :source, active = :shard, start_digest = :digest, "
+            "progress_at = :now",
             {":crunching": State.CRUNCHING_DATA.value, ":awaiting": State.AWAITING_CONNECTION.value,
-             ":source": source, ":one": "1", ":digest": start_digest},
+             ":source": source, ":shard": active_shard(session_id), ":digest": start_digest},
             condition="#state = :awaiting", names={"#state": "state", "#source": "source"})
 
     def mark_start_sent(self, session_id: str) -> bool:
@@ -232,14 +233,15 @@ class SessionRepository:
     def record_activity_pages(self, session_id: str, pages_done: int, pages_total: int,
                               date_format: str | None) -> None:
         self._stage_write(session_id, "SET activity_pages_done = :done, activity_pages_total = :total, "
-                          "date_format = :fmt",
+                          "date_format = :fmt, progress_at = :now",
                           {":done": pages_done, ":total": pages_total, ":fmt": date_format or ""})
 
     def set_totals(self, session_id: str, *, total_shows: int, total_chunks: int, movies: int,
                    activities: int, rejected: int) -> None:
         """Idempotent: a redelivered split writes the same numbers."""
         self._stage_write(session_id, "SET total_shows = :shows, total_chunks = :chunks, movies = :movies, "
-                          "activities = :acts, rejected_rows = :rej, activities_done_at = :now",
+                          "activities = :acts, rejected_rows = :rej, activities_done_at = :now, "
+                          "progress_at = :now",
                           {":shows": total_shows, ":chunks": total_chunks, ":movies": movies,
                            ":acts": activities, ":rej": rejected})
 
@@ -259,7 +261,7 @@ class SessionRepository:
             "TableName": self._name,
             "Key": serialize_item(self._key(session_id)),
             "UpdateExpression": f"ADD {chunk_counter} :one, {prefix}_shows_done :done, "
-                                f"{prefix}_shows_failed :failed SET updated_at = :now",
+                                f"{prefix}_shows_failed :failed SET updated_at = :now, progress_at = :now",
             "ConditionExpression": _CRUNCHING,
             "ExpressionAttributeNames": _CRUNCHING_NAMES,
             "ExpressionAttributeValues": serialize_values(
@@ -283,10 +285,13 @@ class SessionRepository:
         return self._update_crunching(session_id, f"SET {flag}_requested_at = :now", {},
                                       extra_condition=f"attribute_not_exists({flag}_requested_at)")
 
-    def release_trigger(self, session_id: str, stage: Stage) -> bool:
-        """Undo a claim whose send failed, so the retried stream record claims again."""
+    def record_send_failure(self, session_id: str, stage: Stage, next_send_at: datetime) -> bool:
+        """A claimed stage whose send failed keeps its claim (a release would let the
+        stream loop claim -> fail -> release); the watchdog re-sends at `next_send_at`.
+        Bookkeeping, not progress: `progress_at` does not move."""
         flag = TRIGGER_FLAG[stage]
-        return self._update_crunching(session_id, f"REMOVE {flag}_requested_at SET updated_at = :now", {},
+        return self._update_crunching(session_id, f"SET {flag}_next_send_at = :next ADD {flag}_send_attempts :one",
+                                      {":next": iso(next_send_at), ":one": 1},
                                       extra_condition=f"attribute_not_exists({flag}_sent_at)")
 
     def mark_trigger_sent(self, session_id: str, stage: Stage) -> bool:
@@ -295,10 +300,28 @@ class SessionRepository:
 
     def store_ai_result(self, session_id: str, stage: Stage, result: dict[str, Any]) -> bool:
         """Write an AI stage's result once, while the session crunches; a second message
-        (or one after the session ended) changes nothing."""
+        (or a late one, after the session is COMPLETED or FAILED) changes nothing."""
         flag = TRIGGER_FLAG[stage]
-        return self._update_crunching(session_id, f"SET {stage.value}_result = :result, {flag}_done_at = :now",
+        return self._update_crunching(session_id, f"SET {stage.value}_result = :result, {flag}_done_at = :now, "
+                                      "progress_at = :now",
                                       {":result": result}, extra_condition=f"attribute_not_exists({flag}_done_at)")
+
+    # -- chunk waves (tvreport.waves) ------------------------------------------------
+    def claim_wave(self, session_id: str, wave: int, *, wave_size: int, chunk_size: int) -> bool:
+        """Claim the release of chunk wave `wave`, once. Wave 0 also fixes the session's
+        wave and chunk sizes; a later wave needs every earlier one sent, so a wave whose
+        send failed is re-sent (by the watchdog) before the next is released."""
+        if wave == 0:
+            return self._update_crunching(
+                session_id, "SET waves_claimed = :next, wave_size = :wsize, chunk_size = :csize",
+                {":next": 1, ":wsize": wave_size, ":csize": chunk_size},
+                extra_condition="attribute_not_exists(waves_claimed)")
+        return self._update_crunching(session_id, "SET waves_claimed = :next", {":next": wave + 1, ":wave": wave},
+                                      extra_condition="waves_claimed = :wave AND waves_sent = :wave")
+
+    def mark_wave_sent(self, session_id: str, wave: int) -> bool:
+        return self._update_crunching(session_id, "SET waves_sent = :next", {":next": wave + 1},
+                                      extra_condition="(attribute_not_exists(waves_sent) OR waves_sent < :next)")
 
     # -- operator actions (python -m ops) --------------------------------------
     def cancel(self, session_id: str, by: str = "an operator") -> bool:
@@ -375,11 +398,17 @@ class SessionRepository:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def active_session_ids(self, shard: int) -> Iterator[str]:
+        """Crunching sessions of one index shard (keys-only index: ids from `pk`)."""
+        for key in self._index_items(Key("active").eq(shard_value(shard))):
+            yield str(key["pk"]).removeprefix(session_pk(""))
+
     def active_sessions(self) -> Iterator[SessionView]:
-        for item in self._index_items(Key("active").eq("1")):
-            view = self.get(str(item["session_id"]))  # the index lags: re-read, skip what is gone
-            if view is not None:
-                yield view
+        for shard in range(ACTIVE_SHARDS):
+            for session_id in self.active_session_ids(shard):
+                view = self.get(session_id)  # the index lags: re-read, skip what is gone
+                if view is not None:
+                    yield view
 
     def tombstone(self, session_id: str, client_token: str | None = None) -> bool:
         """Replace the session item by a tombstone (no personal data, short TTL), once;

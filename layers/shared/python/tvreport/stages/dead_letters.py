@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport.observability import logger, metrics
 from tvreport.repositories.sessions import SessionRepository
-from tvreport.session_model import Stage
+from tvreport.session_model import SessionView, Stage
 
 
 class UnknownDeadLetterSource(RuntimeError):
@@ -35,10 +35,22 @@ def handle(body: str, source_arn: str, deps: DeadLetterDeps) -> None:
         logger.error("unreadable dead letter", extra={"stage": stage.value, "errors": error.error_count()})
 
 
+def superseded(view: SessionView, request: ActivitiesRequest) -> bool:
+    """The history is split already, or another chain has stored the pages this
+    message was to fetch: its dead letter must not fail the session."""
+    return view.activities_done or view.activity_pages_done >= request.next_page
+
+
 def _record(stage: Stage, body: str, sessions: SessionRepository) -> None:
     if stage is Stage.QUERY_ACTIVITIES:
         request = ActivitiesRequest.model_validate_json(body)
-        sessions.fail(request.session_id, "UPSTREAM_UNAVAILABLE", "the viewing history could not be fetched")
+        view = sessions.get(request.session_id)
+        if view is not None and superseded(view, request):
+            # A duplicate hand-off chain: the other chain got past this message.
+            logger.info("dead-lettered history slice already fetched by another chain",
+                        extra={"next_page": request.next_page, "pages_done": view.activity_pages_done})
+        else:
+            sessions.fail(request.session_id, "UPSTREAM_UNAVAILABLE", "the viewing history could not be fetched")
     elif stage is Stage.QUERY_SHOW_DATA:
         chunk = ShowChunk.model_validate_json(body)
         # Never forwarded, so crawlRottenTomatoes will not see it either: count both.

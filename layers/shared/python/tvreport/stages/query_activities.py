@@ -17,13 +17,15 @@ from tvreport import publisher
 from tvreport.clients.errors import PermanentUpstreamError, UpstreamAuthError
 from tvreport.clients.gandalf import GandalfActivity, GandalfClient
 from tvreport.clients.http import DeadlineExceeded, deadline_within, record_metric
-from tvreport.messages import ActivitiesRequest, ShowChunk, ShowRef
+from tvreport.messages import ActivitiesRequest
 from tvreport.netflix.csv_reader import CsvFormatError, read_netflix_csv_bytes
 from tvreport.netflix.dates import detect_date_format, parse_date
 from tvreport.observability import logger, metrics
 from tvreport.repositories.sessions import SessionRepository
-from tvreport.repositories.viewing import Activity, ItemTooLarge, ViewingRepository, show_keys
-from tvreport.stages.history import chunk, count_by_kind, group_plays
+from tvreport.repositories.viewing import Activity, ItemTooLarge, ViewingRepository
+from tvreport.stages import chunk_waves
+from tvreport.stages.chunk_waves import chunk_messages  # also what an operator's chunk retry sends
+from tvreport.stages.history import count_by_kind, group_plays
 from aws_lambda_powertools.metrics import MetricUnit
 
 PAGE_LIMIT = 300  # the Gandalf schema's cap
@@ -40,6 +42,8 @@ class ActivitiesDeps:
     gandalf: Callable[[], GandalfClient]  # made on first use: needs the secret
     read_upload: Callable[[str], bytes]
     concurrency: int = 4
+    wave_size: int = 10  # chunks per wave (tvreport.waves)
+    max_shows: int = 10_000  # distinct shows per session
 
 
 def handle(request: ActivitiesRequest, remaining_ms: Callable[[], int], deps: ActivitiesDeps) -> None:
@@ -174,23 +178,20 @@ def _store(session_id: str, activities: list[tuple[str, date, str | None]], deps
 
 
 def _split(session_id: str, rejected: int, deps: ActivitiesDeps) -> None:
-    """Set the totals, then send one message per chunk (a redelivery re-sends the same
-    deterministic chunks; the ledger counts each once)."""
+    """Set the totals, then release the first wave of chunks; the tracker releases the
+    rest as chunks are counted (a redelivery re-sends the same deterministic chunks;
+    the ledger counts each once)."""
     items = deps.viewing.items(session_id)
-    keys = show_keys(items)
-    chunks = chunk(keys, deps.chunk_size)
+    messages = chunk_messages(session_id, items, deps.chunk_size)
+    shows = sum(len(m.shows) for m in messages)
+    if shows > deps.max_shows:
+        deps.sessions.fail(session_id, "TOO_MANY_SHOWS",
+                           f"{shows} distinct shows; a session may have at most {deps.max_shows}")
+        return
     kinds = count_by_kind(items)
-    deps.sessions.set_totals(session_id, total_shows=len(keys), total_chunks=len(chunks),
+    deps.sessions.set_totals(session_id, total_shows=shows, total_chunks=len(messages),
                              movies=kinds.get("movie", 0), activities=sum(int(i.get("play_count", 0)) for i in items),
                              rejected=rejected)
-    publisher.send(deps.show_data_queue_url, chunk_messages(session_id, items, deps.chunk_size))
-    logger.info("history split", extra={"shows": len(keys), "chunks": len(chunks)})
-
-
-def chunk_messages(session_id: str, items: list[dict], chunk_size: int) -> list[ShowChunk]:
-    """The session's chunks, rebuilt the same from its viewing items every time (an
-    operator's retry of a dead-lettered chunk rebuilds its message here too)."""
-    by_key = {str(i["show_key"]): i for i in items}
-    return [ShowChunk(session_id=session_id, chunk_id=n, shows=[
-        ShowRef(show_key=k, title=str(by_key[k]["title"]), imdb_id=by_key[k].get("imdb_id")) for k in keys_
-    ]) for n, keys_ in enumerate(chunk(show_keys(items), chunk_size))]
+    chunk_waves.start(session_id, messages, wave_size=deps.wave_size, chunk_size=deps.chunk_size,
+                      deps=chunk_waves.WaveDeps(deps.sessions, deps.viewing, deps.show_data_queue_url))
+    logger.info("history split", extra={"shows": shows, "chunks": len(messages)})

@@ -1,19 +1,29 @@
 """Progress tracker: reads each new image of a session item, emits the follow-up
-stages it calls for (each claimed once) and completes the session."""
+stages it calls for (each claimed once), releases the next chunk wave, and
+completes the session. The watchdog runs the same steps for quiet sessions, so a
+stream record lost after its retries leaves nothing undone."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Mapping
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
 from tvreport.messages import AiStageRequest
-from tvreport.observability import logger
-from tvreport.progress import decide
+from tvreport.observability import logger, metrics
+from tvreport.progress import Decision, decide
+from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import META_SK, SessionView, Stage
+from tvreport.stages import chunk_waves
 from tvreport.stages.report_inputs import load_inputs
+
+RESEND_AFTER = timedelta(minutes=2)  # first re-send of a failed (or crashed) send
+RESEND_AT_MOST_EVERY = timedelta(minutes=30)
 
 
 @dataclass
@@ -22,35 +32,71 @@ class TrackerDeps:
     viewing: ViewingRepository
     cache: ShowCacheRepository
     queue_urls: Mapping[Stage, str]  # TV_BFF and STAR_SIGN
+    show_data_queue_url: str  # chunk waves
+
+    @property
+    def waves(self) -> chunk_waves.WaveDeps:
+        return chunk_waves.WaveDeps(self.sessions, self.viewing, self.show_data_queue_url)
 
 
 def on_session_image(new_image: Mapping[str, Any] | None, deps: TrackerDeps) -> None:
     if not new_image or new_image.get("sk") != META_SK:
         return  # ledger, token items, deletions
-    view = SessionView.from_item(new_image)
+    act(SessionView.from_item(new_image), deps)
+
+
+def act(view: SessionView, deps: TrackerDeps) -> Decision:
+    """Do what the session state calls for: emit, release a wave, complete."""
     decision = decide(view)
     for stage in sorted(decision.emit, key=lambda s: s.value):
-        emit(view.session_id, stage, deps)
+        emit(view, stage, deps)
+    if decision.wave is not None:
+        _release_wave(view, decision.wave, deps)
     if decision.complete:
         finalize(view, deps, partial=False)
+    return decision
 
 
-def emit(session_id: str, stage: Stage, deps: TrackerDeps) -> None:
-    """Claim, then send. A failed send releases the claim and raises, so the retried
-    record claims and sends again; a crash in between is left to the watchdog."""
-    if not deps.sessions.claim_trigger(session_id, stage):
-        return
+def emit(view: SessionView, stage: Stage, deps: TrackerDeps) -> bool:
+    """Claim, then send. A failed send keeps the claim and is recorded for the
+    watchdog to re-send with backoff; the record is not failed, so a send that keeps
+    failing neither blocks the shard nor loops claim -> release -> claim."""
+    if not deps.sessions.claim_trigger(view.session_id, stage):
+        return False
+    send_claimed(view.session_id, stage, attempts_so_far=0, deps=deps)
+    return True
+
+
+def send_claimed(session_id: str, stage: Stage, attempts_so_far: int, deps: TrackerDeps,
+                 now: datetime | None = None) -> bool:
+    """Send a claimed stage; on failure record the attempt and when to try again."""
     try:
-        send(session_id, stage, deps.queue_urls)
-    except Exception:
-        deps.sessions.release_trigger(session_id, stage)
-        raise
+        publisher.send(deps.queue_urls[stage], [AiStageRequest(session_id=session_id, stage=stage.value)])
+    except Exception as error:  # any failure: the claim stays, the watchdog retries
+        attempts = attempts_so_far + 1
+        next_at = (now or utc_now()) + backoff(attempts)
+        deps.sessions.record_send_failure(session_id, stage, next_at)
+        metrics.add_metric(name="StageSendFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("stage send failed; the watchdog re-sends it",
+                       extra={"stage": stage.value, "attempts": attempts, "error": type(error).__name__})
+        return False
     deps.sessions.mark_trigger_sent(session_id, stage)
     logger.info("stage emitted", extra={"stage": stage.value})
+    return True
 
 
-def send(session_id: str, stage: Stage, queue_urls: Mapping[Stage, str]) -> None:
-    publisher.send(queue_urls[stage], [AiStageRequest(session_id=session_id, stage=stage.value)])
+def backoff(attempts: int) -> timedelta:
+    """Wait before re-send number `attempts`: 2, 4, 8, 16, then 30 minutes."""
+    return min(RESEND_AFTER * 2 ** max(0, attempts - 1), RESEND_AT_MOST_EVERY)
+
+
+def _release_wave(view: SessionView, wave: int, deps: TrackerDeps) -> None:
+    try:
+        chunk_waves.release(view, wave, deps.waves)
+    except Exception as error:  # the claim stays; the watchdog re-sends the unsent wave
+        metrics.add_metric(name="WaveSendFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("chunk wave send failed; the watchdog re-sends it",
+                       extra={"wave": wave, "error": type(error).__name__})
 
 
 def finalize(view: SessionView, deps: TrackerDeps, partial: bool) -> bool:

@@ -1,45 +1,119 @@
-"""Watchdog (scheduled): re-sends follow-up claims left unsent by a crash, and ends
-sessions that made no progress for too long — COMPLETED with what they have when
-the thresholds are met, FAILED otherwise."""
+"""Watchdog (scheduled), per crunching session, each isolated from the others:
+- re-sends a claimed stage whose send failed or never happened, with backoff;
+- for a quiet session, runs the tracker's steps again (a stream record lost after
+  its retries leaves a due stage, wave or completion undone), and re-sends an
+  unsent chunk wave;
+- ends a session with no *progress* (counted chunks, pages, totals, AI results;
+  claims and sent marks do not count) for the stall timeout: COMPLETED with what it
+  has when the thresholds are met, FAILED otherwise."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 
-from tvreport.observability import logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from tvreport.observability import logger, metrics
 from tvreport.progress import is_ready
 from tvreport.repositories._dynamo import utc_now
-from tvreport.session_model import TRIGGER_FLAG, SessionView
-from tvreport.stages import purge
-from tvreport.stages.tracker import TrackerDeps, finalize, send
+from tvreport.session_model import ACTIVE_SHARDS, TRIGGER_FLAG, SessionView, Stage, State
+from tvreport.stages import chunk_waves, purge
+from tvreport.stages.tracker import RESEND_AFTER, TrackerDeps, act, finalize, send_claimed
+from tvreport.waves import item_int, unsent_wave
 
-RESEND_AFTER = timedelta(minutes=2)
+OUTCOMES = ("resent", "acted", "completed", "failed", "purged", "errors")
+
+
+def _parse(stamp: str | None) -> datetime | None:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 
 def _age(stamp: str | None, now: datetime) -> timedelta:
-    if not stamp:
-        return timedelta(0)
-    return now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    moment = _parse(stamp)
+    return now - moment if moment else timedelta(0)
 
 
 def sweep(deps: TrackerDeps, stall_timeout: timedelta, now: datetime | None = None) -> dict[str, int]:
     now = now or utc_now()
-    outcome = {"resent": 0, "completed": 0, "failed": 0}
-    for view in deps.sessions.active_sessions():
-        for stage in sorted(view.requested - view.sent, key=lambda s: s.value):
-            if _age(view.item.get(f"{TRIGGER_FLAG[stage]}_requested_at"), now) >= RESEND_AFTER:
-                send(view.session_id, stage, deps.queue_urls)
-                deps.sessions.mark_trigger_sent(view.session_id, stage)
-                outcome["resent"] += 1
-        if _age(view.updated_at, now) < stall_timeout:
+    outcome: Counter[str] = Counter({name: 0 for name in OUTCOMES})
+    for shard in range(ACTIVE_SHARDS):
+        try:
+            session_ids = list(deps.sessions.active_session_ids(shard))
+        except Exception:
+            _error(outcome, "watchdog: index shard query failed", shard=shard)
             continue
-        if _thresholds_met(view):
-            outcome["completed"] += finalize(view, deps, partial=True)
-        else:
-            outcome["failed"] += deps.sessions.fail(view.session_id, "STALLED", "no progress before the stall timeout")
-    purge.sweep_deleted(deps.sessions, deps.viewing, now)  # second pass of DELETE: stragglers, tombstones
-    logger.info("watchdog sweep", extra=outcome)
-    return outcome
+        for session_id in session_ids:
+            try:
+                check(session_id, deps, stall_timeout, now, outcome)
+            except Exception:
+                _error(outcome, "watchdog: session check failed", session_id=session_id)
+    try:  # second pass of DELETE: stragglers, tombstones (isolated per session inside)
+        outcome["purged"] += purge.sweep_deleted(deps.sessions, deps.viewing, now)
+    except Exception:
+        _error(outcome, "watchdog: purge of deleted sessions failed")
+    result = {name: outcome[name] for name in OUTCOMES}
+    logger.info("watchdog sweep", extra=result)
+    return result
 
 
-def _thresholds_met(view: SessionView) -> bool:
+def _error(outcome: Counter[str], message: str, **keys: object) -> None:
+    """One session's (or shard's) error is logged and counted; the sweep goes on."""
+    outcome["errors"] += 1
+    metrics.add_metric(name="WatchdogErrors", unit=MetricUnit.Count, value=1)
+    logger.exception(message, extra=keys)
+
+
+def check(session_id: str, deps: TrackerDeps, stall_timeout: timedelta, now: datetime,
+          outcome: Counter[str]) -> None:
+    view = deps.sessions.get(session_id)
+    if view is None or view.state is not State.CRUNCHING_DATA:
+        return
+    busy = False  # work sent this sweep: give it its time before ending the session
+    for stage in sorted(view.requested - view.sent, key=lambda s: s.value):
+        if now >= resend_due(view, stage):
+            attempts = item_int(view.item, f"{TRIGGER_FLAG[stage]}_send_attempts")
+            busy |= send_claimed(session_id, stage, attempts, deps, now)
+            outcome["resent"] += 1
+    if _age(view.updated_at, now) >= RESEND_AFTER:  # quiet: the tracker had its chance
+        if unsent_wave(view) is not None:
+            busy |= _resend_wave(view, deps)
+            outcome["resent"] += 1
+        decision = act(view, deps)
+        if decision.emit or decision.wave is not None or decision.complete:
+            outcome["acted"] += 1
+            busy = True
+        if decision.complete:
+            return
+    if busy or _age(view.progress_at, now) < stall_timeout:
+        return
+    if thresholds_met(view):
+        outcome["completed"] += finalize(view, deps, partial=True)
+    else:
+        outcome["failed"] += deps.sessions.fail(session_id, "STALLED", "no progress before the stall timeout")
+
+
+def _resend_wave(view: SessionView, deps: TrackerDeps) -> bool:
+    """A failed re-send is tried again next sweep; it must not keep the stall check
+    from ending the session."""
+    try:
+        return chunk_waves.resend(view, deps.waves)
+    except Exception as error:
+        metrics.add_metric(name="WaveSendFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("chunk wave re-send failed", extra={"session_id": view.session_id,
+                                                          "error": type(error).__name__})
+        return False
+
+
+def resend_due(view: SessionView, stage: Stage) -> datetime:
+    """When a claimed, unsent stage is sent again: at the time its last failure set,
+    else (a crash between claim and send) RESEND_AFTER after the claim."""
+    flag = TRIGGER_FLAG[stage]
+    recorded = _parse(view.item.get(f"{flag}_next_send_at"))
+    if recorded:
+        return recorded
+    claimed = _parse(view.item.get(f"{flag}_requested_at"))
+    return (claimed + RESEND_AFTER) if claimed else datetime.min.replace(tzinfo=timezone.utc)
+
+
+def thresholds_met(view: SessionView) -> bool:
     return view.activities_done and is_ready(view, view.show_data) and is_ready(view, view.rotten_tomatoes)

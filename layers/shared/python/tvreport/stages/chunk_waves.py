@@ -1,0 +1,74 @@
+"""Releasing a session's chunks in waves (rules in tvreport.waves): wave 0 from the
+split, later waves from the tracker (or the watchdog) as chunks are counted. Each
+wave is claimed once with a conditional write of its number; chunks are
+deterministic, so a re-sent wave is absorbed by the ledger."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tvreport import publisher
+from tvreport.messages import ShowChunk, ShowRef
+from tvreport.observability import logger
+from tvreport.repositories.sessions import SessionRepository
+from tvreport.repositories.viewing import ViewingRepository, show_keys
+from tvreport.session_model import SessionView, State
+from tvreport.stages.history import chunk
+from tvreport.waves import item_int, unsent_wave, wave_chunk_ids
+
+
+@dataclass
+class WaveDeps:
+    sessions: SessionRepository
+    viewing: ViewingRepository
+    show_data_queue_url: str
+
+
+def chunk_messages(session_id: str, items: list[dict[str, Any]], chunk_size: int) -> list[ShowChunk]:
+    """Every chunk of the session, in order, rebuilt the same from its viewing items every
+    time (the split, each wave, and an operator's retry of a dead-lettered chunk)."""
+    by_key = {str(i["show_key"]): i for i in items}
+    return [ShowChunk(session_id=session_id, chunk_id=n, shows=[
+        ShowRef(show_key=k, title=str(by_key[k]["title"]), imdb_id=by_key[k].get("imdb_id")) for k in keys
+    ]) for n, keys in enumerate(chunk(show_keys(items), chunk_size))]
+
+
+def start(session_id: str, chunks: list[ShowChunk], *, wave_size: int, chunk_size: int, deps: WaveDeps) -> None:
+    """From the split: claim and send wave 0. A redelivered split whose earlier send
+    did not complete sends it again; a failed send raises, so the message is retried."""
+    if not deps.sessions.claim_wave(session_id, 0, wave_size=wave_size, chunk_size=chunk_size):
+        view = deps.sessions.get(session_id)
+        if view is None or view.state is not State.CRUNCHING_DATA or unsent_wave(view) != 0:
+            return
+        wave_size = item_int(view.item, "wave_size")
+    _send(session_id, 0, chunks, wave_size, deps)
+
+
+def release(view: SessionView, wave: int, deps: WaveDeps) -> bool:
+    """Claim wave `wave` and send it; False when another caller claimed it. A failed
+    send raises and leaves the claim: the watchdog re-sends the unsent wave."""
+    item = view.item
+    if not deps.sessions.claim_wave(view.session_id, wave, wave_size=item_int(item, "wave_size"),
+                                    chunk_size=item_int(item, "chunk_size")):
+        return False
+    _send(view.session_id, wave, _load(view, deps), item_int(item, "wave_size"), deps)
+    return True
+
+
+def resend(view: SessionView, deps: WaveDeps) -> bool:
+    wave = unsent_wave(view)
+    if wave is None:
+        return False
+    _send(view.session_id, wave, _load(view, deps), item_int(view.item, "wave_size"), deps)
+    return True
+
+
+def _load(view: SessionView, deps: WaveDeps) -> list[ShowChunk]:
+    return chunk_messages(view.session_id, deps.viewing.items(view.session_id), item_int(view.item, "chunk_size"))
+
+
+def _send(session_id: str, wave: int, chunks: list[ShowChunk], wave_size: int, deps: WaveDeps) -> None:
+    ids = wave_chunk_ids(wave, wave_size, len(chunks))
+    publisher.send(deps.show_data_queue_url, chunks[ids.start:ids.stop])
+    deps.sessions.mark_wave_sent(session_id, wave)
+    logger.info("chunk wave sent", extra={"wave": wave, "chunks": len(ids)})

@@ -1,0 +1,54 @@
+"""Chunk waves: a session's chunks are released in waves of `wave_size`, at most two
+waves ahead of what crawlRottenTomatoes has executed, so one long history never fills
+the stage queues ahead of every other session. Pure rules of the session item; the
+claims and sends are in tvreport.stages.chunk_waves."""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any, Mapping
+
+from tvreport.session_model import SessionView, State
+
+WAVES_AHEAD = 2  # waves in flight at most: one being worked, the next already queued
+
+
+def item_int(item: Mapping[str, Any], key: str) -> int:
+    value = item.get(key)
+    return int(value) if isinstance(value, (int, Decimal)) else 0
+
+
+def wave_count(total_chunks: int, wave_size: int) -> int:
+    return math.ceil(total_chunks / wave_size) if total_chunks > 0 else 0
+
+
+def wave_chunk_ids(wave: int, wave_size: int, total_chunks: int) -> range:
+    return range(wave * wave_size, min(total_chunks, (wave + 1) * wave_size))
+
+
+def max_in_flight(wave_size: int) -> int:
+    """Chunks released but not yet executed by crawlRottenTomatoes, at most."""
+    return WAVES_AHEAD * wave_size
+
+
+def due_wave(view: SessionView) -> int | None:
+    """The next wave to release, if crawlRottenTomatoes has executed enough chunks
+    that releasing it keeps at most WAVES_AHEAD waves in flight; wave 0 is released
+    by the split itself. None for sessions without waves (released all at once)."""
+    item = view.item
+    wave_size, claimed = item_int(item, "wave_size"), item_int(item, "waves_claimed")
+    sent = item_int(item, "waves_sent")
+    if view.state is not State.CRUNCHING_DATA or view.total_chunks is None or wave_size <= 0 or claimed == 0:
+        return None
+    if sent < claimed or claimed >= wave_count(view.total_chunks, wave_size):
+        return None  # the last claimed wave is not sent yet, or every wave is out
+    released_after = min(view.total_chunks, (claimed + 1) * wave_size)
+    if released_after - view.rotten_tomatoes.chunks_executed <= max_in_flight(wave_size):
+        return claimed
+    return None
+
+
+def unsent_wave(view: SessionView) -> int | None:
+    """A claimed wave whose send failed (or whose sender crashed): the watchdog re-sends it."""
+    claimed, sent = item_int(view.item, "waves_claimed"), item_int(view.item, "waves_sent")
+    return claimed - 1 if sent < claimed else None
