@@ -1,8 +1,11 @@
-"""Holes in the layer code that the hostile local AWS exposes (issue 7 §2).
+"""Holes in the layer code that the hostile local AWS exposed (issue 7 §2.1),
+kept as guards now that the layer reads CancellationReasons.
 
 Each test runs the real repository against moto behind the fault layer, signed
-as a function is (so faults apply), with the deployed botocore retries. They
-are xfail(strict=False) until the layer fix lands; then they pass and stay."""
+as a function is (so faults apply), with the deployed botocore retries. Before
+the fix a TransactionConflict on the count was taken for a duplicate (the chunk
+acknowledged and never counted: a light session FAILED STALLED), and on create
+for a token replay (RuntimeError, a 5xx with a misleading cause)."""
 from __future__ import annotations
 
 import uuid
@@ -38,7 +41,6 @@ def sessions(deployment: SmallDeployment, monkeypatch: pytest.MonkeyPatch) -> It
     deployment.aws.client("dynamodb").delete_table(TableName=name)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 7 §2.1: any TransactionCanceledException is taken for a duplicate")
 def test_a_count_cancelled_by_a_conflict_is_not_taken_for_a_duplicate(
     sessions: SessionRepository, deployment: SmallDeployment
 ) -> None:
@@ -56,14 +58,12 @@ def test_a_count_cancelled_by_a_conflict_is_not_taken_for_a_duplicate(
     assert sessions.count_chunk("s-1", Stage.QUERY_SHOW_DATA, 0, shows_done=50, shows_failed=0) is True
 
 
-@pytest.mark.xfail(strict=False, reason="issue 7 §2.1: a create cancelled by a conflict is taken for a token replay")
 def test_a_create_cancelled_by_a_conflict_is_a_retryable_error(
     sessions: SessionRepository, deployment: SmallDeployment
 ) -> None:
     deployment.aws.hostile.configure({"dynamodb:TransactWriteItems": 1.0})
 
-    # today: RuntimeError("session creation conflicted but no token item exists"), a 5xx
-    # with a misleading cause; a conflict is AWS's retryable TransactionCanceledException
+    # a conflict is AWS's retryable TransactionCanceledException, surfaced once retries run out
     with pytest.raises(ClientError) as raised:
         sessions.create("s-2", source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97,
                         client_token=uuid.uuid4().hex)
