@@ -2,8 +2,10 @@
 
     python -m local run [--viewer light|typical|heavy] [--netflix-csv FILE] [--threshold 97]
                         [--latency-ms N] [--error-rate F] [--timeout-rate F]
-                        [--duplicate-deliveries] [--json] [--timeout-s 600]
-    python -m local serve [same options]
+                        [--duplicate-deliveries] [--race-duplicates]
+                        [--aws-faults RATE|OP=RATE,...] [--lose-responses RATE|STAGE=RATE,...]
+                        [--json] [--timeout-s 600]
+    python -m local serve [same options] [--info-file PATH]
     python -m local inspect rottentomatoes FILE.html
     python -m local inspect netflix-csv FILE.csv
 
@@ -46,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="keep the API and workers up until Ctrl-C")
     _add_system_options(serve)
+    serve.add_argument("--info-file", type=Path,
+                       help='write {"apiUrl", "awsEndpointUrl", "outputs", ...} as JSON here once up')
 
     inspect = commands.add_parser("inspect", help="show what a parser reads from a file, as JSON")
     inspect.add_argument("kind", choices=["rottentomatoes", "netflix-csv"])
@@ -63,9 +67,52 @@ def _add_system_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout-rate", type=float, default=0.0, help="share of sandbox requests that hang")
     parser.add_argument("--rate-limit-every", type=int, default=0,
                         help="answer every Nth sandbox request 429 with Retry-After (0: never)")
-    parser.add_argument("--duplicate-deliveries", action="store_true", help="deliver every batch twice")
+    parser.add_argument("--duplicate-deliveries", action="store_true",
+                        help="deliver every batch twice, the second after the first")
+    parser.add_argument("--race-duplicates", action="store_true",
+                        help="deliver every SQS and stream batch to two workers at the same moment "
+                             "(SQS: deleted if either acknowledges; stream: retried if either fails)")
+    parser.add_argument("--aws-faults", type=_fault_rates, default={}, metavar="RATE|OP=RATE,...",
+                        help="AWS API faults for the functions' calls: RATE for DynamoDB's data plane and SQS "
+                             "SendMessageBatch (TransactionCanceledException with TransactionConflict/ThrottlingError, "
+                             "ThrottlingException, ProvisionedThroughputExceededException, InternalServerError, "
+                             "partial Failed entries, 503), or per operation, e.g. "
+                             "dynamodb:TransactWriteItems=0.3,sqs:SendMessageBatch=0.2")
+    parser.add_argument("--lose-responses", type=_stage_rates, default={}, metavar="RATE|STAGE=RATE,...",
+                        help="share of invocations whose handler finishes but whose response is lost (not "
+                             "acknowledged; the batch comes back), for every stage or per stage, e.g. "
+                             "progress_tracker=0.1,query_show_data=0.05")
+    parser.add_argument("--seed", type=int, default=None, help="seed for the AWS fault and lost-response draws")
     parser.add_argument("--concurrency", type=int, default=2, help="pollers per queue at most")
     parser.add_argument("--run-dir", type=Path, help="keep cdk.out and logs here (default: a temporary dir)")
+
+
+def _fault_rates(text: str) -> dict[str, float]:
+    from local.aws_faults import parse_fault_rates
+
+    try:
+        return parse_fault_rates(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _stage_rates(text: str) -> dict[str, float]:
+    """`0.1` -> every stage; `progress_tracker=0.1,tv_bff=0.5` -> those stages."""
+    rates: dict[str, float] = {}
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        if len(parts) == 1 and "=" not in parts[0]:
+            rates["*"] = float(parts[0])
+        for part in parts if not rates else []:
+            stage, sep, value = part.partition("=")
+            if not sep or not stage.strip():
+                raise ValueError(f"{part!r}: expected STAGE=RATE")
+            rates[stage.strip()] = float(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    if not rates or not all(0.0 <= rate <= 1.0 for rate in rates.values()):
+        raise argparse.ArgumentTypeError(f"{text!r}: rates between 0 and 1 expected")
+    return rates
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,6 +161,10 @@ def _system_options(args: argparse.Namespace) -> Any:
         chunk_size=args.chunk_size,
         faults=faults,
         duplicate_deliveries=args.duplicate_deliveries,
+        race_duplicates=args.race_duplicates,
+        aws_faults=args.aws_faults,
+        lose_responses=args.lose_responses,
+        seed=args.seed,
         concurrency=args.concurrency,
         run_dir=args.run_dir,
     )
@@ -174,6 +225,10 @@ def _run_section(system: Any, started: float, session_started: float) -> dict[st
         "upstream_faults_by_kind": {service: figures.get("faults", {}) for service, figures in stats["sandbox"].items()},
         "invocations": stats["engine_totals"],
         "api_requests": stats["api_requests"],
+        # the functions' AWS calls per operation and the faults injected into them
+        "aws_calls": stats["aws"]["calls"],
+        "aws_faults": stats["aws"]["injected"],
+        "aws_faults_total": stats["aws"]["injected_total"],
     }
 
 
@@ -185,14 +240,22 @@ def _serve(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True)  # commands stay on one line, to be copied whole
     with LocalSystem(_system_options(args)) as system:
         url = system.api_url
+        info = system.info()
+        if args.info_file is not None:
+            args.info_file.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         console.print(f"API: [bold]{url}[/]  (logs and cdk.out in {system.run_dir})")
         console.print(f"Web page: [bold]{url}/[/]")
+        console.print(f"AWS: [bold]{info['awsEndpointUrl']}[/]  (moto; any credentials, region {info['region']})")
+        if args.info_file is not None:
+            console.print(f"Endpoints and stack outputs in {args.info_file}")
         console.print("Try:")
         console.print(f"  curl -s -X POST {url}/sessions -H 'content-type: application/json' \\")
         console.print("       --data-binary @<(jq -Rs '{netflixCsv: .}' NetflixViewingHistory.csv)")
         console.print(f"  curl -s {url}/sessions/<sessionId>")
         console.print(f"  curl -s {url}/sessions/<sessionId>/report")
         console.print(f"  curl -s {url}/openapi.json")
+        console.print(f"  AWS_ENDPOINT_URL={info['awsEndpointUrl']} AWS_ACCESS_KEY_ID=local-runner "
+                      f"AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION={info['region']} aws dynamodb list-tables")
         console.print(f"Operator commands against this system's AWS (moto at {system.aws.url}):")
         console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} session <sessionId>")
         console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} dlq")

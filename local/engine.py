@@ -12,16 +12,29 @@
   failed sequence number.
 - EventBridge schedules: the target is invoked every `schedule_interval_s`.
 
-Fault knobs: `duplicate_deliveries` invokes every batch twice (the second after
-the first completes) to prove idempotency; `crash_matching` makes every
-invocation holding a matching record fail like a crashed runtime, without the
-handler seeing it.
+Fault knobs:
+- `duplicate_deliveries` invokes every batch twice (the second after the first
+  completes) to prove idempotency; the worse outcome wins.
+- `race_duplicates` gives every poller a second worker process and delivers each
+  batch to both at the same moment (a barrier releases the two sends together).
+  Each copy is an independent delivery, as two receives of one message are on
+  Lambda: an SQS message is deleted if either copy acknowledges it (a delete by
+  any receipt handle removes it), and retried only if both failed it; a stream
+  batch advances only past what both copies processed (the shard's retry
+  re-delivers the rest to both, at least once).
+- `lose_responses` (stage or function -> rate): the handler runs fully, its
+  writes happen, then its response is lost, so the batch is not acknowledged
+  (SQS: visibility shortened as for a failure; stream: the batch is retried).
+  `lose_matching` does it for every batch holding a matching record (tests).
+- `crash_matching` makes every invocation holding a matching record fail like a
+  crashed runtime, without the handler seeing it.
 """
 from __future__ import annotations
 
 import base64
 import json
 import math
+import random
 import threading
 import time
 import uuid
@@ -55,6 +68,12 @@ class EngineOptions:
     poll_wait_s: int = 1  # SQS long-poll wait
     stream_poll_interval_s: float = 0.25  # Lambda polls a shard about 4 times a second
     schedule_interval_s: float | None = 10.0  # None: schedules are not run
+    race_duplicates: bool = False  # every batch to two workers at the same moment
+    # Stage (lambdas/ directory, e.g. "query_show_data"), function name or logical
+    # id, or "*" -> share of successful invocations whose response is lost.
+    lose_responses: Mapping[str, float] = field(default_factory=dict)
+    lose_matching: RecordPredicate | None = None  # lose every response to a batch holding a matching record
+    seed: int | None = None  # for the lost-response draws
 
 
 @dataclass
@@ -64,6 +83,8 @@ class MappingCounters:
     timeouts: int = 0
     injected_crashes: int = 0
     duplicate_invocations: int = 0
+    race_invocations: int = 0  # the second, concurrent copies of race_duplicates
+    lost_responses: int = 0  # handler finished, response dropped (not acknowledged)
     records: int = 0  # records delivered (first deliveries only)
     partial_failures: int = 0  # records listed in batchItemFailures
     messages_deleted: int = 0
@@ -78,7 +99,9 @@ class _Poller(threading.Thread):
         super().__init__(name=f"poller:{label}", daemon=True)
         self.engine = engine
         self.label = label
+        self.function = function
         self.worker = engine.new_worker(function)
+        self.twin: FunctionWorker | None = None  # the racing copy's worker (race_duplicates)
         self.busy = False
         self.drained = False  # the last poll found nothing
 
@@ -86,29 +109,71 @@ class _Poller(threading.Thread):
     def counters(self) -> MappingCounters:
         return self.engine.counters[self.label]
 
-    def invoke(self, event: Mapping[str, Any], records: list[Mapping[str, Any]]) -> InvocationResult:
-        """One delivery (two with duplicate_deliveries); the worst outcome wins."""
-        result = self._invoke_once(event, records)
-        if self.engine.options.duplicate_deliveries:
-            second = self._invoke_once(event, records)
-            self.engine.count(self.label, duplicate_invocations=1)
-            if result.ok and not second.ok:
-                result = second
-            elif result.ok and second.ok:
-                result = _merge_batch_failures(result, second)
-        return result
+    def enable_race(self) -> None:
+        self.twin = self.engine.new_worker(self.function)
 
-    def _invoke_once(self, event: Mapping[str, Any], records: list[Mapping[str, Any]]) -> InvocationResult:
+    def invoke(self, event: Mapping[str, Any], records: list[Mapping[str, Any]]) -> list[InvocationResult]:
+        """The results of one delivery's concurrent copies (two with race_duplicates;
+        the caller decides what their outcomes mean). With duplicate_deliveries the
+        first copy is delivered once more afterwards, and the worse outcome wins."""
+        if self.twin is not None:
+            copies = self._race(event, records, self.twin)
+        else:
+            copies = [self._invoke_once(self.worker, event, records)]
+        if self.engine.options.duplicate_deliveries:
+            second = self._invoke_once(self.worker, event, records)
+            self.engine.count(self.label, duplicate_invocations=1)
+            copies[0] = _worse(copies[0], second)
+        return copies
+
+    def _race(
+        self, event: Mapping[str, Any], records: list[Mapping[str, Any]], twin: FunctionWorker
+    ) -> list[InvocationResult]:
+        """Both workers warm, then both sends released by one barrier."""
+        workers = (self.worker, twin)
+        warmers = [threading.Thread(target=worker.warm, daemon=True) for worker in workers]
+        for thread in warmers:
+            thread.start()
+        for thread in warmers:
+            thread.join()
+        barrier = threading.Barrier(len(workers))
+        results: list[InvocationResult | None] = [None, None]
+
+        def run(index: int) -> None:
+            barrier.wait()
+            results[index] = self._invoke_once(workers[index], event, records)
+
+        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(workers))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.engine.count(self.label, race_invocations=1)
+        return [result for result in results if result is not None]
+
+    def _invoke_once(
+        self, worker: FunctionWorker, event: Mapping[str, Any], records: list[Mapping[str, Any]]
+    ) -> InvocationResult:
         predicate = self.engine.options.crash_matching
         if predicate is not None and any(predicate(record) for record in records):
             self.engine.count(self.label, invocations=1, failures=1, injected_crashes=1)
             return InvocationResult(
                 str(uuid.uuid4()), ok=False, error_type="Runtime.ExitError", error_message="injected crash"
             )
-        result = self.worker.invoke(event)
+        result = worker.invoke(event)
         self.engine.count(
             self.label, invocations=1, failures=0 if result.ok else 1, timeouts=1 if result.timed_out else 0
         )
+        if result.ok and self.engine.draw_lost_response(self.function, records):
+            self.engine.count(self.label, lost_responses=1)
+            logger.info("response lost (injected)", mapping=self.label, request_id=result.request_id)
+            return InvocationResult(
+                result.request_id,
+                ok=False,
+                error_type="Runtime.ResponseLost",
+                error_message="injected: the handler finished but its response was lost",
+                duration_ms=result.duration_ms,
+            )
         if not result.ok:
             logger.warning(
                 "invocation failed",
@@ -156,8 +221,10 @@ class SqsPoller(_Poller):
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         records = [self._record(message) for message in messages]
         self.engine.count(self.label, records=len(records))
-        result = self.invoke({"Records": records}, records)
-        failed = self._failed_message_ids(result, records)
+        copies = self.invoke({"Records": records}, records)
+        # A message is retried only if every copy failed it: a copy that
+        # acknowledges deletes it, whatever the other copy did.
+        failed = set.intersection(*(self._failed_message_ids(result, records) for result in copies))
         by_id = {record["messageId"]: record["receiptHandle"] for record in records}
         done = [handle for message_id, handle in by_id.items() if message_id not in failed]
         retry = [handle for message_id, handle in by_id.items() if message_id in failed]
@@ -303,10 +370,13 @@ class StreamShardPoller(_Poller):
         attempts = 0
         while records and not self.engine.stopping.is_set():
             attempts += 1
-            result = self.invoke({"Records": records}, records)
-            first_failed = self._first_failed_index(result, records)
-            if first_failed is None:
+            copies = self.invoke({"Records": records}, records)
+            # The shard advances only past what every copy processed.
+            outcomes = [(self._first_failed_index(copy, records), copy) for copy in copies]
+            failing = [(index, copy) for index, copy in outcomes if index is not None]
+            if not failing:
                 return
+            first_failed, result = min(failing, key=lambda pair: (pair[0], pair[1].ok))
             retries_left = self.mapping.max_retry_attempts is None or attempts <= self.mapping.max_retry_attempts
             if not retries_left:
                 self._send_on_failure(records[first_failed:], attempts, result)
@@ -410,7 +480,7 @@ class ScheduleRunner(_Poller):
                 "detail": {},
             }
             self.engine.count(self.label, records=1)
-            self._invoke_once(event, [])
+            self._invoke_once(self.worker, event, [])
 
     def idle(self) -> bool:
         return True  # a clock never makes the system busy
@@ -427,6 +497,26 @@ class EventSourceEngine:
     counters: dict[str, MappingCounters] = field(default_factory=dict, init=False)
     _pollers: list[_Poller] = field(default_factory=list, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _random: random.Random = field(default_factory=random.Random, init=False)
+    _lose_rates: dict[str, float] = field(default_factory=dict, init=False)  # by function logical id
+
+    def __post_init__(self) -> None:
+        self._random.seed(self.options.seed)
+        self._lose_rates = {
+            logical_id: rate
+            for logical_id, function in self.stack.functions.items()
+            if (rate := _lose_rate(self.options.lose_responses, function)) > 0
+        }
+
+    def draw_lost_response(self, function: DeployedFunction, records: list[Mapping[str, Any]]) -> bool:
+        predicate = self.options.lose_matching
+        if predicate is not None and any(predicate(record) for record in records):
+            return True
+        rate = self._lose_rates.get(function.logical_id, 0.0)
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._random.random() < rate
 
     def new_worker(self, function: DeployedFunction) -> FunctionWorker:
         return FunctionWorker(WorkerSpec.for_function(function, self.base_env, self.log_dir))
@@ -462,6 +552,9 @@ class EventSourceEngine:
                     )
                     for shard in shards
                 )
+        if self.options.race_duplicates:
+            for poller in self._pollers:
+                poller.enable_race()
         if self.options.schedule_interval_s is not None:
             for schedule in self.stack.schedules:
                 label = f"{schedule.function_logical_id}<-{schedule.rule_name}"
@@ -516,6 +609,8 @@ class EventSourceEngine:
             poller.join(timeout=join_timeout_s)
         for poller in self._pollers:
             poller.worker.close()
+            if poller.twin is not None:
+                poller.twin.close()
         logger.info("engine stopped", totals=self.totals())
 
 
@@ -534,6 +629,27 @@ def _batch_item_failures(payload: Any) -> set[str] | None:
         return None
     failures = payload["batchItemFailures"] or []
     return {str(item.get("itemIdentifier") or "") for item in failures if isinstance(item, Mapping)}
+
+
+def _lose_rate(rates: Mapping[str, float], function: DeployedFunction) -> float:
+    """The rate for a function: by name or logical id, by stage (a lambdas/
+    directory name such as query_show_data, matched against the construct path),
+    else "*"."""
+    path = function.construct_path.lower()
+    for key, rate in rates.items():
+        stage = key.replace("_", "").lower()
+        if key in (function.name, function.logical_id) or (key != "*" and f"/{stage}/" in f"{path}/"):
+            return rate
+    return rates.get("*", 0.0)
+
+
+def _worse(result: InvocationResult, second: InvocationResult) -> InvocationResult:
+    """Of two sequential deliveries, the worse outcome (failed items merged)."""
+    if result.ok and not second.ok:
+        return second
+    if result.ok and second.ok:
+        return _merge_batch_failures(result, second)
+    return result
 
 
 def _merge_batch_failures(first: InvocationResult, second: InvocationResult) -> InvocationResult:

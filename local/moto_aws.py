@@ -2,20 +2,29 @@
 
 Every process (the runner, the worker processes running the handlers) reaches it
 over HTTP through the standard AWS_ENDPOINT_URL variable, as it would reach AWS.
+In front of moto sits `HostileAws` (local/aws_faults.py): DynamoDB requests one at
+a time, and the injected API faults, which only the functions' calls see.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from local.aws_faults import RUNNER_ACCESS_KEY_ID, HostileAws
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
+# Functions sign with these; the runner's own clients with RUNNER_ACCESS_KEY_ID,
+# which exempts them from injected faults.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 # Short timeouts and a few standard retries: the server is on loopback, so a slow
@@ -27,12 +36,23 @@ _CLIENT_CONFIG = Config(
     max_pool_connections=32,
 )
 
+class _HostileMotoServer(ThreadedMotoServer):
+    """moto's threaded server with HostileAws wrapped around its dispatcher."""
+
+    def __init__(self, ip_address: str, port: int) -> None:
+        super().__init__(ip_address=ip_address, port=port, verbose=False)
+        self.hostile = HostileAws(DomainDispatcherApplication(create_backend_app))
+
+    def _server_entry(self) -> None:
+        self._server = make_server(self._ip_address, self._port, self.hostile, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 @dataclass
 class MotoAws:
     """A running moto server and a factory of boto3 clients pointed at it."""
 
-    server: ThreadedMotoServer
+    server: _HostileMotoServer
     url: str
     region: str = REGION
     _session: boto3.Session = field(init=False, repr=False)
@@ -41,7 +61,7 @@ class MotoAws:
 
     def __post_init__(self) -> None:
         self._session = boto3.Session(
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_access_key_id=RUNNER_ACCESS_KEY_ID,
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             region_name=self.region,
         )
@@ -58,6 +78,22 @@ class MotoAws:
                     service, endpoint_url=self.url, config=_CLIENT_CONFIG
                 )
             return self._clients[service]
+
+    @property
+    def hostile(self) -> HostileAws:
+        """The fault and lock layer: `configure(rates)` at any time, `stats()`."""
+        return self.server.hostile
+
+    def function_client(self, service: str, config: Config | None = None) -> Any:
+        """A client signed as the functions are (faults apply), for tests."""
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=config or _CLIENT_CONFIG,
+        )
 
     def worker_env(self) -> dict[str, str]:
         """Environment that points a process's boto3 at this server."""
@@ -87,12 +123,15 @@ class MotoAws:
     def stop(self) -> None:
         self.server.stop()
 
-
-def start_moto(host: str = "127.0.0.1", port: int = 0) -> MotoAws:
-    """Start moto on a free loopback port (port 0 lets the OS pick)."""
+def start_moto(
+    host: str = "127.0.0.1", port: int = 0, faults: Mapping[str, float] | None = None, seed: int | None = None
+) -> MotoAws:
+    """Start moto on a free loopback port (port 0 lets the OS pick), with the
+    given per-operation fault rates for the functions' calls (see aws_faults)."""
     # The server logs every request through werkzeug; keep the terminal for us.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server = _HostileMotoServer(ip_address=host, port=port)
+    server.hostile.configure(faults, seed)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
     return MotoAws(server=server, url=f"http://{bound_host}:{bound_port}")

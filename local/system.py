@@ -56,6 +56,12 @@ class SystemOptions:
     chunk_size: int | None = None  # None keeps the stack's default (50)
     faults: Mapping[str, ServiceFaults] = field(default_factory=dict)  # by gandalf|tmdb|rottentomatoes
     duplicate_deliveries: bool = False
+    race_duplicates: bool = False  # every batch to two workers at once (EngineOptions)
+    # AWS API faults for the functions' calls, by "service:Operation" (see
+    # local/aws_faults.py; uniform_faults(rate) is what --aws-faults RATE means).
+    aws_faults: Mapping[str, float] = field(default_factory=dict)
+    lose_responses: Mapping[str, float] = field(default_factory=dict)  # stage -> rate (EngineOptions)
+    seed: int | None = None  # for the AWS fault and lost-response draws
     concurrency: int = 2  # pollers per SQS mapping at most (and API workers)
     run_dir: Path | None = None  # None: a fresh temporary directory, removed on exit
     # The watchdog's "no progress for this long"; the stack requires more than the
@@ -104,7 +110,7 @@ class LocalSystem:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         log_to_file(self.run_dir / "logs" / "runner.log")
         with self._timed("moto"):
-            self.aws = start_moto()
+            self.aws = start_moto(faults=self.options.aws_faults, seed=self.options.seed)
         with self._timed("sandbox"):
             faults = {service: Faults(**vars(knobs)) for service, knobs in self.options.faults.items()}
             self.sandbox = Sandbox(faults_by_service=faults or None).start()
@@ -126,6 +132,9 @@ class LocalSystem:
             log_dir=self.run_dir / "logs",
             options=EngineOptions(
                 duplicate_deliveries=self.options.duplicate_deliveries,
+                race_duplicates=self.options.race_duplicates,
+                lose_responses=self.options.lose_responses,
+                seed=self.options.seed,
                 crash_matching=self.options.crash_matching,
                 retry_delay_s=self.options.retry_delay_s,
                 concurrency_cap=self.options.concurrency,
@@ -213,6 +222,20 @@ class LocalSystem:
         assert self.api is not None, "start() first"
         return self.api.url
 
+    def info(self) -> dict[str, Any]:
+        """Where a person points curl, the AWS CLI or boto3: the API, the embedded
+        AWS endpoint, the stack's CloudFormation outputs as moto describes them,
+        and the queue URLs by logical id (the stack has no queue outputs)."""
+        assert self.aws is not None and self.stack is not None
+        (stack,) = self.aws.client("cloudformation").describe_stacks(StackName=self.stack.name)["Stacks"]
+        return {
+            "apiUrl": self.api_url,
+            "awsEndpointUrl": self.aws.url,
+            "region": self.aws.region,
+            "outputs": {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])},
+            "queues": dict(self.stack.queues),
+        }
+
     def start_session(
         self, viewer: str | None = None, netflix_csv: str | None = None, via_gandalf: bool = False
     ) -> str:
@@ -235,7 +258,7 @@ class LocalSystem:
                 activities = build_viewer(viewer or self.options.viewer, date.today(), self.sandbox.catalogue)
             self.sandbox.register_viewer(data_key, activities)
             body = {"dataKey": data_key, "clientToken": secrets.token_hex(16)}
-        response = self._http.post(f"{self.api_url}/sessions", json=body)
+        response = self._post_session(body)
         if response.status_code not in (200, 201):
             raise RuntimeError(f"POST /sessions answered {response.status_code}: {response.text[:500]}")
         return str(response.json()["sessionId"])
@@ -256,6 +279,19 @@ class LocalSystem:
         self._http.post(ticket["url"], data=ticket["fields"], files=files).raise_for_status()
         return str(ticket["uploadId"])
 
+    def _post_session(self, body: Mapping[str, str], attempts: int = 4) -> httpx.Response:
+        """POST /sessions as a careful client does: a 5xx or 429 is retried with
+        the same body (the clientToken makes the retry idempotent); an upload
+        without a token is sent once."""
+        for attempt in range(attempts):
+            response = self._http.post(f"{self.api_url}/sessions", json=body)
+            retryable = response.status_code >= 500 or response.status_code == 429
+            if not retryable or "clientToken" not in body or attempt == attempts - 1:
+                return response
+            logger.warning("POST /sessions retried", status=response.status_code, attempt=attempt + 1)
+            time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
     def get_session(self, session_id: str) -> dict[str, Any]:
         response = self._http.get(f"{self.api_url}/sessions/{session_id}")
         response.raise_for_status()
@@ -273,7 +309,13 @@ class LocalSystem:
         """The session document once COMPLETED or FAILED; TimeoutError otherwise."""
         deadline = time.monotonic() + timeout_s
         while True:
-            session = self.get_session(session_id)
+            try:
+                session = self.get_session(session_id)
+            except httpx.HTTPStatusError as error:  # a 5xx from injected AWS faults: poll again
+                if error.response.status_code < 500 or time.monotonic() > deadline:
+                    raise
+                time.sleep(poll_s)
+                continue
             if on_progress is not None:
                 on_progress(session)
             if session.get("state") in FINISHED_STATES:
@@ -305,6 +347,7 @@ class LocalSystem:
             "engine_totals": self.engine.totals(),
             "sandbox": self.sandbox.stats(),
             "api_requests": self.api.requests if self.api else 0,
+            "aws": self.aws.hostile.stats(),
             "moto": {"queues": queues, "table_items": tables},
             "timings_s": dict(self.timings),
         }

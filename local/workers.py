@@ -146,6 +146,16 @@ class FunctionWorker:
                 duration_ms=duration_ms,
             )
 
+    def warm(self) -> None:
+        """Start the process (the cold start) ahead of an invocation, so two racing
+        invocations are sent at the same moment; an init failure is reported by
+        the invocation that follows."""
+        with self._lock:
+            try:
+                self._ensure_started()
+            except WorkerInitError:
+                pass
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:

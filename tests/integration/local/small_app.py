@@ -21,17 +21,31 @@ MAX_RECEIVE_COUNT = 2
 SQS_TIMEOUT_S = 3
 
 HELPER_LAYER_MODULE = '''
-import json, os, time, uuid
+import glob, json, os, time, uuid
 
 def record(name, event):
     path = os.path.join(os.environ["RECORD_DIR"], f"{name}-{time.time_ns()}-{uuid.uuid4().hex}.json")
     with open(path, "w") as out:
         json.dump(event, out)
+
+def rendezvous(token, wait_s):
+    """Leave a mark for `token`, then wait for another process's mark: True when
+    another copy of this delivery is running at the same time."""
+    mine = os.path.join(os.environ["RECORD_DIR"], f"rv-{token}-{os.getpid()}-{uuid.uuid4().hex}.json")
+    open(mine, "w").close()
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if set(glob.glob(os.path.join(os.environ["RECORD_DIR"], f"rv-{token}-*.json"))) - {mine}:
+            record("race", {"token": token, "pid": os.getpid(), "saw_other": True})
+            return True
+        time.sleep(0.02)
+    record("race", {"token": token, "pid": os.getpid(), "saw_other": False})
+    return False
 '''
 
 QUEUE_HANDLER = '''
 import json, os, time
-from recorder import record  # from the layer (/opt/python)
+from recorder import record, rendezvous  # from the layer (/opt/python)
 
 def handler(event, context):
     record("queue", {"event": event, "remaining_ms": context.get_remaining_time_in_millis(),
@@ -39,6 +53,8 @@ def handler(event, context):
     failures = []
     for message in event["Records"]:
         body = json.loads(message["body"])
+        if body.get("rendezvous"):
+            rendezvous(body["rendezvous"], wait_s=2)
         if body.get("sleep"):
             time.sleep(body["sleep"])
         if body.get("raise"):
@@ -49,12 +65,14 @@ def handler(event, context):
 '''
 
 STREAM_HANDLER = '''
-from recorder import record
+from recorder import record, rendezvous
 
 def handler(event, context):
     record("stream" if "Records" in event else "schedule", event)
     for item in event.get("Records", []):
         image = item["dynamodb"].get("NewImage", {})
+        if "rendezvous" in image:
+            rendezvous(image["rendezvous"]["S"], wait_s=3)
         if image.get("poison", {}).get("BOOL"):
             raise RuntimeError("poison record")
     return {"batchItemFailures": []}

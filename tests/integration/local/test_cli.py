@@ -73,6 +73,10 @@ def test_inspect_rotten_tomatoes_search_page_with_a_tv_series(capsys: pytest.Cap
         ["inspect", "imdb", "x.html"],
         ["inspect", "netflix-csv", "/no/such/file.csv"],
         ["run", "--netflix-csv", "/no/such/export.csv"],
+        ["run", "--aws-faults", "1.5"],
+        ["run", "--aws-faults", "dynamodb:PutItem"],
+        ["run", "--lose-responses", "tv_bff=often"],
+        ["serve", "--lose-responses", "2"],
         [],
     ],
 )
