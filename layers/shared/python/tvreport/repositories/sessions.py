@@ -12,7 +12,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from tvreport import aws
-from tvreport.observability import logger
+from tvreport.observability import SESSIONS_COMPLETED, SESSIONS_FAILED, count, logger
 from tvreport.repositories._dynamo import (
     expires_at, iso, serialize_item, serialize_values, to_dynamo, utc_now,
 )
@@ -125,20 +125,26 @@ class SessionRepository:
 
     def fail(self, session_id: str, reason: str, detail: str = "") -> bool:
         """End a crunching session as FAILED with a reason code (first reason wins)."""
-        return self._update(
+        failed = self._update(
             session_id, "SET #state = :failed, failure_reason = :reason, failure_detail = :detail, "
             "ended_at = :now REMOVE active",
             {":failed": State.FAILED.value, ":reason": reason, ":detail": detail[:500],
              ":crunching": State.CRUNCHING_DATA.value},
             condition="#state = :crunching", names={"#state": "state"})
+        if failed:  # once per session: the alarm on failed sessions per hour counts these
+            count(SESSIONS_FAILED)
+        return failed
 
     def complete(self, session_id: str, statistics: dict[str, Any], partial: bool = False) -> bool:
-        return self._update(
+        completed = self._update(
             session_id, "SET #state = :completed, statistics = :stats, report_partial = :partial, "
             "completed_at = :now, ended_at = :now REMOVE active",
             {":completed": State.COMPLETED.value, ":stats": statistics, ":partial": partial,
              ":crunching": State.CRUNCHING_DATA.value},
             condition="#state = :crunching", names={"#state": "state"})
+        if completed:
+            count(SESSIONS_COMPLETED)
+        return completed
 
     # -- queryActivities -------------------------------------------------------------
     def record_activity_pages(self, session_id: str, pages_done: int, pages_total: int,
