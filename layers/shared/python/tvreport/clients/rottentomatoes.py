@@ -79,7 +79,7 @@ class RottenTomatoesClient:
         possibly empty (a series without a score yet is normal)."""
         match = choose_series(title, first_air_year, cast, self.search(title))
         if match is None:
-            logger.info("rt series not found", extra={"title": title, "year": first_air_year})
+            logger.info("rt series not found", extra={"year": first_air_year})  # no title
             return None
         try:
             return self.scores(match.url)

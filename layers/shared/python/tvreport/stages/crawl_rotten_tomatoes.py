@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from tvreport.clients.errors import UpstreamError
+from tvreport.clients.errors import UpstreamError, upstream_fields
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.messages import RtChunk, RtShowRef
 from tvreport.observability import logger, metrics
@@ -48,7 +48,7 @@ def _scores_for(ref: RtShowRef, deps: CrawlDeps) -> dict[str, Any] | None:
         found = deps.rotten_tomatoes().find_scores(ref.title, ref.first_air_year, ref.cast)
     except UpstreamError as error:
         metrics.add_metric(name="CrawlFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("crawl failed", extra={"show": ref.title, "error": str(error)})
+        logger.warning("crawl failed", extra={"tmdb_id": ref.tmdb_id, **upstream_fields(error)})  # no title
         return None  # not cached: a later session tries again
     scores = _as_dict(found)
     deps.cache.update_rotten_tomatoes(ref.tmdb_id, scores)

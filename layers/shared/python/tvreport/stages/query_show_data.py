@@ -8,7 +8,7 @@ from typing import Callable
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
-from tvreport.clients.errors import UpstreamError
+from tvreport.clients.errors import UpstreamError, upstream_fields
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
 from tvreport.observability import logger, metrics
@@ -62,7 +62,7 @@ def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
         return resolve(ref, deps)
     except UpstreamError as error:
         metrics.add_metric(name="ShowLookupFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("show lookup failed", extra={"show": ref.title, "error": str(error)})
+        logger.warning("show lookup failed", extra={"imdb_id": ref.imdb_id, **upstream_fields(error)})  # no title
         return None
 
 
