@@ -11,8 +11,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.exceptions import SchemaValidationError
 
+# Only AWS SDK calls get X-Ray subsegments (table, queue, operation). The default
+# would patch httpx too, whose subsegments keep each request's path: a Rotten
+# Tomatoes page is /tv/<title slug>, a title in X-Ray for 30 days.
+TRACED_MODULES = ("botocore",)
+
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 # Metric names (namespace POWERTOOLS_METRICS_NAMESPACE, dimension service=<function>).
