@@ -25,6 +25,7 @@ from stacks.constructs.pipeline_function import METRICS_NAMESPACE
 from tvreport import observability as names
 
 PERIOD = Duration.minutes(5)
+MAX_ALARM_METRICS = 10  # CloudWatch's limit of metrics in one alarm's math expression
 # (upstream as in the metric name, the function that calls it)
 UPSTREAMS = (
     ("gandalf", "query_activities"),
@@ -149,7 +150,9 @@ class Monitoring(Construct):
         )
 
     def sum_over_functions(self, name: str, period: Duration) -> cloudwatch.MathExpression:
-        """`name` summed over every function that may emit it (at most 10 metrics)."""
+        """`name` summed over every function that may emit it."""
+        if len(self.functions) > MAX_ALARM_METRICS:
+            raise ValueError(f"{name}: {len(self.functions)} functions exceed an alarm's {MAX_ALARM_METRICS} metrics")
         # Ids unique per metric name: one graph may hold several of these sums.
         using = {f"{name.lower()}{i}": self.custom(name, d, period) for i, d in enumerate(sorted(self.functions))}
         return cloudwatch.MathExpression(

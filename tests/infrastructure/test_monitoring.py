@@ -158,3 +158,33 @@ def test_the_dashboard_shows_throughput_failures_upstreams_and_outcomes(queries:
     for metric in (observability.SESSIONS_COMPLETED, observability.SESSIONS_FAILED, observability.CHUNKS_DONE,
                    "UpstreamCalls_tmdb", "UpstreamRetries_rottentomatoes", "UpstreamFailures_gandalf"):
         assert f'"{metric}"' in text
+
+
+def test_an_alarm_email_is_a_deploy_option() -> None:
+    """Off by default (above); with an address, one email subscription to the topic."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_sqs as sqs
+    from aws_cdk.assertions import Template
+
+    from stacks.constructs.monitoring import Monitoring, StageQueues
+
+    stack = Stack(App(), "Probe")
+    function = lambda_.Function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_14, handler="h.h",
+                                code=lambda_.Code.from_inline("def h(e, c): pass"))
+    queue, dlq, failures = (sqs.Queue(stack, name) for name in ("Q", "Dlq", "Failures"))
+    Monitoring(stack, "Monitoring", functions={"tracker": function}, stages=[StageQueues("stage", queue, dlq)],
+               stream_failure_queue=failures, stream_consumer="tracker", alarm_email="ops@example.com",
+               queue_age_alarm_seconds=900, stream_iterator_age_alarm_seconds=60, failed_sessions_alarm_per_hour=3)
+    template = Template.from_stack(stack).to_json()
+    [subscription] = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::SNS::Subscription"]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
+
+
+@pytest.mark.parametrize(("key", "value"), [("alarm_email", "not-an-address"), ("queue_age_alarm_seconds", 10),
+                                            ("failed_sessions_alarm_per_hour", 0)])
+def test_bad_alarm_options_stop_the_synth(key: str, value: object) -> None:
+    from stacks.config import ConfigError
+
+    with pytest.raises(ConfigError, match=key):
+        PipelineConfig(**{key: value})
