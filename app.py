@@ -27,6 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(PROJECT_ROOT / "layers" / "shared" / "python"))
 
 import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from stacks.config import PipelineConfig  # noqa: E402
 from stacks.pipeline_stack import PipelineStack  # noqa: E402
@@ -63,6 +64,10 @@ def make_app(context: Mapping[str, Any] | None = None) -> cdk.App:
     # `cdk synth -c skip_bundling=true` is the way to synthesize without pip.
     if str(app.node.try_get_context(SKIP_BUNDLING)).lower() == "true":
         app.node.set_context(BUNDLING_STACKS, [])
+    # Every synth runs cdk-nag's AWS Solutions pack as a policy-validation plugin:
+    # an unacknowledged finding stops it with ValidationFailed and writes
+    # validation-report.json into the assembly (kept findings: stacks/nag.py).
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 
 

@@ -450,6 +450,11 @@ HARMLESS_SKIPPED_TYPES = (
     "AWS::ApiGateway::Account",
     "AWS::SQS::QueuePolicy",
     "AWS::S3::BucketPolicy",
+    # AWS-only operations: no alarms locally, the alarm topic's policy, and the
+    # request validator (the local API server routes by itself).
+    "AWS::CloudWatch::Alarm",
+    "AWS::SNS::TopicPolicy",
+    "AWS::ApiGateway::RequestValidator",
 )
 
 

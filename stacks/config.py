@@ -94,6 +94,7 @@ _MEMORY_RANGE = (128, 10240)
 _SQS_BATCH_RANGE = (1, 10)
 _MAX_RECEIVE_RANGE = (1, 1000)
 _SQS_MAX_CONCURRENCY_RANGE = (2, 1000)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,14 @@ class PipelineConfig:
     stream_retry_attempts: int = 4
     stream_max_record_age_hours: int = 24
     dead_letters_batch_size: int = 10
+    # Alarms (stacks/constructs/monitoring.py) go to one SNS topic; with an address
+    # here it gets an email subscription (to be confirmed from the mail). Off: "".
+    alarm_email: str = ""
+    # A stage message older than this is stuck (default: half the stall timeout,
+    # so the alarm fires before the watchdog fails the sessions behind it).
+    queue_age_alarm_seconds: int = 1800
+    stream_iterator_age_alarm_seconds: int = 300  # the tracker falls behind its stream
+    failed_sessions_alarm_per_hour: int = 5  # more sessions FAILED in one hour alarms
     # False: reference existing secrets `<stack>/<credential>` instead of creating
     # them (moto's CloudFormation, used by the local runner, cannot create secrets).
     create_secrets: bool = True
@@ -190,6 +199,12 @@ class PipelineConfig:
         _check_range("stream_retry_attempts", self.stream_retry_attempts, 0, 10000)
         _check_range("stream_max_record_age_hours", self.stream_max_record_age_hours, 1, 168)
         _check_range("dead_letters_batch_size", self.dead_letters_batch_size, *_SQS_BATCH_RANGE)
+        if self.alarm_email and not _EMAIL.fullmatch(self.alarm_email):
+            raise ConfigError(f"alarm_email must be an email address or empty, got {self.alarm_email!r}")
+        # Up to the stage queues' retention (SQS default, 4 days).
+        _check_range("queue_age_alarm_seconds", self.queue_age_alarm_seconds, 60, 345600)
+        _check_range("stream_iterator_age_alarm_seconds", self.stream_iterator_age_alarm_seconds, 60, 86400)
+        _check_range("failed_sessions_alarm_per_hour", self.failed_sessions_alarm_per_hour, 1, 100000)
         for key in ("gandalf_url", "gandalf_connect_url", "tmdb_url", "rotten_tomatoes_url"):
             _check_url(key, getattr(self, key))
         if self.openai_base_url:

@@ -1,7 +1,7 @@
 """The two Lambda layers: third-party dependencies and the shared `tvreport` package.
 
 The dependency layer is built without Docker: pip downloads the manylinux wheels
-for the Lambda runtime (CPython 3.12, x86_64) whatever machine runs the synth. The
+for the Lambda runtime (CPython 3.14, x86_64) whatever machine runs the synth. The
 Docker command is kept as the fallback CDK uses when local bundling declines.
 """
 
@@ -21,13 +21,18 @@ DEPENDENCIES_DIR = PROJECT_ROOT / "layers" / "dependencies"
 SHARED_DIR = PROJECT_ROOT / "layers" / "shared"
 REQUIREMENTS_FILE = "requirements.txt"
 
+# The newest Python runtime aws-cdk-lib knows (cdk-nag's AwsSolutions-L1 asks for
+# it); every function and layer uses it, and pip fetches wheels for its version.
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME_PYTHON_VERSION = RUNTIME.name.removeprefix("python")  # "3.14"
+
 # Wheels for the Lambda runtime rather than for the machine running the synth.
 PIP_PLATFORM_ARGS = (
     "--platform",
     "manylinux2014_x86_64",
     "--only-binary=:all:",
     "--python-version",
-    "3.12",
+    RUNTIME_PYTHON_VERSION,
     "--implementation",
     "cp",
 )
@@ -71,7 +76,7 @@ def dependencies_layer(scope: Construct, construct_id: str) -> lambda_.LayerVers
     code = lambda_.Code.from_asset(
         str(DEPENDENCIES_DIR),
         bundling=BundlingOptions(
-            image=lambda_.Runtime.PYTHON_3_12.bundling_image,
+            image=RUNTIME.bundling_image,
             local=PipPlatformBundling(DEPENDENCIES_DIR),
             command=["bash", "-c", docker_command],
         ),
@@ -80,8 +85,8 @@ def dependencies_layer(scope: Construct, construct_id: str) -> lambda_.LayerVers
         scope,
         construct_id,
         code=code,
-        description="Third-party packages (pip --platform manylinux2014_x86_64, CPython 3.12)",
-        compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+        description=f"Third-party packages (pip --platform manylinux2014_x86_64, CPython {RUNTIME_PYTHON_VERSION})",
+        compatible_runtimes=[RUNTIME],
         compatible_architectures=[lambda_.Architecture.X86_64],
     )
 
@@ -93,6 +98,6 @@ def shared_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
         construct_id,
         code=lambda_.Code.from_asset(str(SHARED_DIR), exclude=["**/__pycache__", "**/*.pyc"]),
         description="Shared tvreport domain package",
-        compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+        compatible_runtimes=[RUNTIME],
         compatible_architectures=[lambda_.Architecture.X86_64],
     )

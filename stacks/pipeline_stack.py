@@ -1,6 +1,7 @@
 """The pipeline stack: composes the constructs and wires who may talk to whom.
 
-Every permission is a `grant_*` on the object concerned (one role per function),
+Every permission is a `grant_*` on the object concerned or an exact action list
+(TABLE_ACTIONS, INDEX_ACTIONS, UPLOAD_ACTIONS; one role per function),
 and every name a function needs reaches it as an environment variable holding the
 resource's attribute (a CloudFormation token), spelled by `tvreport.env_keys`.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
@@ -19,12 +21,54 @@ from constructs import Construct
 
 from stacks.config import PipelineConfig
 from stacks.constructs import ApiEdge, DataStores, PipelineApi, PipelineFunction, QueueWorker, StreamConsumer
+from stacks.constructs.data_stores import ACTIVE_SESSIONS_INDEX, BY_IMDB_INDEX, UPLOADS_PREFIX
+from stacks.constructs.monitoring import Monitoring, StageQueues
+from stacks.nag import acknowledge_findings
 from stacks.layers import dependencies_layer, shared_layer
 from tvreport import env_keys
 
 # dead_letters is never throttled by an upstream; two concurrent pollers (the SQS
 # minimum) keep its conditional writes from contending on one session item.
 DEAD_LETTERS_MAX_CONCURRENCY = 2
+
+# Exact DynamoDB actions per function and table, read from the calls each function's
+# code makes (tvreport/repositories): TransactWriteItems is authorized per item
+# (Put -> PutItem, Update -> UpdateItem, ConditionCheck -> ConditionCheckItem),
+# boto3's batch_writer is BatchWriteItem. No function may Scan; only the api (DELETE)
+# and the watchdog (its delayed purge sweep) may delete session data.
+_SESSION_STAGE = ("GetItem", "UpdateItem", "ConditionCheckItem")  # check, advance, end a session
+_COUNTS_CHUNKS = (*_SESSION_STAGE, "PutItem")  # + the chunk ledger item
+_PURGES = ("Query", "DeleteItem", "BatchWriteItem")  # every item of one session, by key
+_REPORT_READER = {"viewing": ("Query",), "show_cache": ("BatchGetItem",)}
+TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "api": {"sessions": (*_COUNTS_CHUNKS, *_PURGES), "viewing": _PURGES},  # PutItem: create
+    "query_activities": {"sessions": _SESSION_STAGE, "viewing": ("Query", "PutItem", "UpdateItem")},  # records, raw pages
+    "query_show_data": {
+        "sessions": _COUNTS_CHUNKS,
+        "viewing": ("UpdateItem",),
+        "show_cache": ("GetItem", "PutItem", "UpdateItem"),
+    },
+    "crawl_rotten_tomatoes": {"sessions": _COUNTS_CHUNKS, "show_cache": ("GetItem", "UpdateItem")},
+    "tv_bff": {"sessions": _SESSION_STAGE, **_REPORT_READER},
+    "star_sign_picker": {"sessions": _SESSION_STAGE, **_REPORT_READER},
+    "progress_tracker": {"sessions": _SESSION_STAGE, **_REPORT_READER},
+    "dead_letters": {"sessions": _COUNTS_CHUNKS},
+    "watchdog": {
+        "sessions": (*_SESSION_STAGE, *_PURGES),
+        "viewing": _PURGES,
+        "show_cache": ("BatchGetItem",),
+    },
+}
+# Queries of a secondary index, granted on that index alone (not `index/*`).
+INDEX_ACTIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
+    "watchdog": {("sessions", ACTIVE_SESSIONS_INDEX): ("Query",)},
+    "query_show_data": {("show_cache", BY_IMDB_INDEX): ("Query",)},
+}
+# Object actions on `uploads/*` of the uploads bucket (no listing, no bucket actions).
+UPLOAD_ACTIONS: dict[str, tuple[str, ...]] = {
+    "api": ("s3:PutObject", "s3:DeleteObject"),  # POST stores the export; DELETE removes it
+    "query_activities": ("s3:GetObject",),
+}
 
 # (key, construct id, name suffix, description) of each outside-service credential.
 SECRETS = (
@@ -82,10 +126,24 @@ class PipelineStack(Stack):
             handler=self.functions["api"],
             rate_limit=config.api_rate_limit,
             burst_limit=config.api_burst_limit,
+            log_retention=self.log_retention,
             edge=ApiEdge(config.allowed_origins, config.api_clients, config.api_key_rate_limit,
                          config.api_key_burst_limit, config.api_key_quota_per_day),
         )
         self.functions["api"].add_environment(env_keys.API_ALLOWED_ORIGINS, ",".join(config.allowed_origins))
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=self.functions,
+            stages=[StageQueues(d, w.queue, w.dead_letter_queue) for d, w in self.workers.items()],
+            stream_failure_queue=self.stream.failure_queue,
+            stream_consumer="progress_tracker",
+            alarm_email=config.alarm_email,
+            queue_age_alarm_seconds=config.queue_age_alarm_seconds,
+            stream_iterator_age_alarm_seconds=config.stream_iterator_age_alarm_seconds,
+            failed_sessions_alarm_per_hour=config.failed_sessions_alarm_per_hour,
+        )
+        acknowledge_findings(self)
         self._outputs()
 
     # -- functions -----------------------------------------------------------
@@ -121,22 +179,20 @@ class PipelineStack(Stack):
     # -- permissions and wiring ---------------------------------------------
 
     def _grant_data_access(self) -> None:
-        """Table and bucket access per docs/architecture.md (function table)."""
+        """Exact table, index and bucket actions per function (TABLE_ACTIONS)."""
         fn, stores = self.functions, self.stores
-        for function in fn.values():  # every function updates session state
-            stores.sessions.grant_read_write_data(function)
-        for directory in ("api", "query_activities", "query_show_data"):
-            stores.viewing.grant_read_write_data(fn[directory])
-        # these compute the report (the watchdog too, when it completes a stalled session)
-        for directory in ("tv_bff", "star_sign_picker", "progress_tracker", "watchdog"):
-            stores.viewing.grant_read_data(fn[directory])
-            stores.show_cache.grant_read_data(fn[directory])
-        for directory in ("query_show_data", "crawl_rotten_tomatoes"):
-            stores.show_cache.grant_read_write_data(fn[directory])
-        stores.uploads.grant_put(fn["api"])
-        stores.uploads.grant_delete(fn["api"])  # DELETE /sessions/{id} removes the export too
-        stores.uploads.grant_read(fn["api"], "uploads/incoming/*")  # POST /sessions {uploadId}: check, move
-        stores.uploads.grant_read(fn["query_activities"])
+        tables = {"sessions": stores.sessions, "viewing": stores.viewing, "show_cache": stores.show_cache}
+        for directory, per_table in TABLE_ACTIONS.items():
+            for table_role, actions in per_table.items():
+                _allow(fn[directory], actions, [tables[table_role].table_arn])
+        for directory, per_index in INDEX_ACTIONS.items():
+            for (table_role, index), actions in per_index.items():
+                _allow(fn[directory], actions, [f"{tables[table_role].table_arn}/index/{index}"])
+        uploads = stores.uploads.arn_for_objects(f"{UPLOADS_PREFIX}*")
+        for directory, actions in UPLOAD_ACTIONS.items():
+            _allow(fn[directory], actions, [uploads])
+        # POST /sessions {uploadId}: check and copy an upload, never another session's export
+        _allow(fn["api"], ("s3:GetObject",), [stores.uploads.arn_for_objects(f"{UPLOADS_PREFIX}incoming/*")])
         for directory in ("api", "query_activities"):
             fn[directory].add_environment(env_keys.UPLOADS_BUCKET, stores.uploads.bucket_name)
 
@@ -147,7 +203,7 @@ class PipelineStack(Stack):
             ("api", env_keys.QUERY_ACTIVITIES_QUEUE_URL, "query_activities"),
             ("query_activities", env_keys.QUERY_ACTIVITIES_QUEUE_URL, "query_activities"),  # hand-off
             ("query_activities", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),
-            ("query_show_data", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),  # hand-off
+            ("query_show_data", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),  # hand-off near deadline
             ("query_show_data", env_keys.CRAWL_RT_QUEUE_URL, "crawl_rotten_tomatoes"),
             ("crawl_rotten_tomatoes", env_keys.CRAWL_RT_QUEUE_URL, "crawl_rotten_tomatoes"),  # hand-off
             ("progress_tracker", env_keys.TV_BFF_QUEUE_URL, "tv_bff"),
@@ -269,6 +325,12 @@ class PipelineStack(Stack):
             CfnOutput(self, f"{stem}QueueUrl", value=worker.queue.queue_url)
             CfnOutput(self, f"{stem}DeadLetterQueueUrl", value=worker.dead_letter_queue.queue_url)
         CfnOutput(self, "ChunkSize", value=str(self.config.chunk_size))
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.monitoring.topic.topic_arn,
+            description="Every alarm publishes here; subscribe with -c alarm_email=... or aws sns subscribe",
+        )
         for key, construct_id, _, _ in SECRETS:
             CfnOutput(
                 self,
@@ -284,6 +346,12 @@ class PipelineStack(Stack):
 def _construct_id(directory: str) -> str:
     """`query_show_data` -> `QueryShowData` (stable logical-id stems)."""
     return "".join(part.capitalize() for part in directory.split("_"))
+
+
+def _allow(function: lambda_.Function, actions: tuple[str, ...], resources: list[str]) -> None:
+    """One Allow statement; DynamoDB actions are given without their `dynamodb:` prefix."""
+    qualified = [action if ":" in action else f"dynamodb:{action}" for action in actions]
+    function.add_to_role_policy(iam.PolicyStatement(actions=sorted(set(qualified)), resources=resources))
 
 
 def _send_to(function: lambda_.Function, env_key: str, queue: sqs.IQueue) -> None:

@@ -12,7 +12,7 @@ stall_timeout = timedelta(seconds=wiring.pipeline().stall_timeout_seconds)
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)  # no report, no session in X-Ray
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return watchdog.sweep(deps, stall_timeout)

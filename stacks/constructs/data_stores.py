@@ -11,6 +11,7 @@ TTL_ATTRIBUTE = "expires_at"
 ACTIVE_SESSIONS_INDEX = "active-sessions"
 BY_IMDB_INDEX = "by-imdb"
 UPLOAD_EXPIRY = Duration.days(1)
+UPLOADS_PREFIX = "uploads/"  # tvreport.session_api stores `uploads/<session id>.csv`
 
 
 def _string(name: str) -> dynamodb.Attribute:

@@ -6,23 +6,33 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.layers import RUNTIME
 from tvreport import env_keys
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 METRICS_NAMESPACE = "TvReport"
 
+# X-Ray keeps traces 30 days where DELETE /sessions cannot reach: no handler's
+# response (session documents, reports) and no exception (messages can quote
+# input, e.g. pydantic's input_value) is attached to a trace. Errors still show
+# as faults on the segment and in the function's logs and Errors metric.
+TRACER_SETTINGS = {"POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false", "POWERTOOLS_TRACER_CAPTURE_ERROR": "false"}
+
 
 class PipelineFunction(Construct):
-    """`lambdas/<directory>/handler.py` on Python 3.12 with both layers, X-Ray
-    tracing, Powertools settings and its own log group.
+    """`lambdas/<directory>/handler.py` on the newest Python runtime with both
+    layers, X-Ray tracing, Powertools settings and its own log group.
 
     The log group is a plain `logs.LogGroup` passed as `log_group`: the function's
     `log_retention` prop would add a custom resource (not deployable into moto and
-    one more Lambda to own)."""
+    one more Lambda to own). The role is the function's own, without the AWS
+    managed AWSLambdaBasicExecutionRole (logs:* on every log group): it may write
+    to this log group only."""
 
     def __init__(
         self,
@@ -44,10 +54,18 @@ class PipelineFunction(Construct):
             # Logs are diagnostics; nothing personal is logged (no dataKey, no keys).
             removal_policy=RemovalPolicy.DESTROY,
         )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"lambdas/{directory}: the grants of docs/architecture.md's function table",
+        )
+        self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
             self,
             "Function",
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            role=self.role,
+            runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,  # the dependency layer's wheels
             handler="handler.handler",
             code=lambda_.Code.from_asset(str(LAMBDAS_DIR / directory), exclude=["**/__pycache__", "**/*.pyc"]),
@@ -60,5 +78,6 @@ class PipelineFunction(Construct):
                 **environment,
                 env_keys.POWERTOOLS_SERVICE_NAME: directory,
                 env_keys.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+                **TRACER_SETTINGS,
             },
         )

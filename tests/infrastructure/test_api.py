@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from stacks.config import PipelineConfig
@@ -57,9 +58,37 @@ def test_the_stage_is_throttled_as_configured(queries: TemplateQueries, config: 
     assert settings["ThrottlingBurstLimit"] >= settings["ThrottlingRateLimit"]
 
 
-def test_no_account_wide_cloudwatch_role(queries: TemplateQueries) -> None:
-    assert not queries.of_type("AWS::ApiGateway::Account")
-    assert len(queries.of_type("AWS::IAM::Role")) == len(queries.function_ids())
+def test_the_stage_writes_an_access_log_without_personal_fields(queries: TemplateQueries) -> None:
+    [stage] = queries.of_type("AWS::ApiGateway::Stage").values()
+    setting = stage["Properties"]["AccessLogSetting"]
+    [group] = referenced_ids(setting["DestinationArn"])
+    assert queries.resources[group]["Type"] == "AWS::Logs::LogGroup"
+    assert queries.props(group)["RetentionInDays"] == 30
+    fields = json.loads(setting["Format"])
+    assert {"requestId", "status", "resource"} <= set(fields)
+    values = " ".join(fields.values())
+    # no caller IP, user agent or concrete path (which holds the session id)
+    for personal in ("sourceIp", "userAgent", "$context.path", "caller", "user"):
+        assert personal not in values
+
+
+def test_the_only_role_beside_the_functions_is_api_gateways_logging_role(queries: TemplateQueries) -> None:
+    [account] = queries.of_type("AWS::ApiGateway::Account").values()
+    [role] = referenced_ids(account["Properties"]["CloudWatchRoleArn"])
+    function_roles = {queries.role_id(d) for d in queries.function_ids()}
+    assert set(queries.of_type("AWS::IAM::Role")) == function_roles | {role}
+
+
+def test_every_method_goes_through_the_request_validator(queries: TemplateQueries) -> None:
+    [validator_id] = queries.of_type("AWS::ApiGateway::RequestValidator")
+    validator = queries.props(validator_id)
+    assert validator["ValidateRequestBody"] is True and validator["ValidateRequestParameters"] is True
+    for method in queries.of_type("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        assert props["RequestValidatorId"] == {"Ref": validator_id}
+        path = _path_of(queries, props["ResourceId"], set(queries.of_type("AWS::ApiGateway::RestApi")))
+        if "{id}" in path:
+            assert props["RequestParameters"] == {"method.request.path.id": True}
 
 
 def test_api_gateway_may_invoke_only_the_api_function(queries: TemplateQueries) -> None:

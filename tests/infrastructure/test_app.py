@@ -21,7 +21,17 @@ from tests.infrastructure.template_queries import TemplateQueries
 
 # Types moto's CloudFormation skips with a warning: harmless for the local run
 # (TLS-only policies, the API stage served by the local runner instead).
-MOTO_SKIPPED = {"AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::ApiGateway::Stage"}
+# Alarms, the alarm topic's policy and the request validator are AWS-only too: the
+# local runner raises no alarms and its API server routes by itself.
+MOTO_SKIPPED = {
+    "AWS::SQS::QueuePolicy",
+    "AWS::S3::BucketPolicy",
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::Account",
+    "AWS::ApiGateway::RequestValidator",
+    "AWS::SNS::TopicPolicy",
+    "AWS::CloudWatch::Alarm",
+}
 # Created only in AWS; the local variant (create_secrets=false) references them.
 SECRET_TYPE = "AWS::SecretsManager::Secret"
 
@@ -67,7 +77,7 @@ def test_dependency_layer_is_built_for_the_lambda_runtime_without_docker() -> No
     flags = " ".join(command)
     assert "--platform manylinux2014_x86_64" in flags
     assert "--only-binary=:all:" in command
-    assert "--python-version 3.12" in flags
+    assert "--python-version 3.14" in flags  # the functions' runtime, python3.14
     assert "--implementation cp" in flags
     assert command[-2:] == ["--target", "/out/python"]
 

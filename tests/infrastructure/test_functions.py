@@ -23,6 +23,8 @@ COMMON_KEYS = {
     env_keys.MAX_SHOWS_PER_SESSION,
     env_keys.POWERTOOLS_SERVICE_NAME,
     env_keys.POWERTOOLS_METRICS_NAMESPACE,
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR",
 }
 
 # The keys each function gets beyond the common ones (the brief's wiring table).
@@ -36,14 +38,22 @@ EXTRA_KEYS = {
         env_keys.GANDALF_URL,
         env_keys.GANDALF_PRIVATE_KEY_SECRET,
     },
-    "query_show_data": {env_keys.QUERY_SHOW_DATA_QUEUE_URL, env_keys.CRAWL_RT_QUEUE_URL, env_keys.TMDB_URL,
-                        env_keys.TMDB_API_KEY_SECRET},
+    "query_show_data": {
+        env_keys.QUERY_SHOW_DATA_QUEUE_URL,  # hand-off of the shows left near the deadline
+        env_keys.CRAWL_RT_QUEUE_URL,
+        env_keys.TMDB_URL,
+        env_keys.TMDB_API_KEY_SECRET,
+    },
     "crawl_rotten_tomatoes": {env_keys.CRAWL_RT_QUEUE_URL, env_keys.ROTTEN_TOMATOES_URL},
     "tv_bff": {env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
     "star_sign_picker": {env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
-    "progress_tracker": {env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL, env_keys.QUERY_SHOW_DATA_QUEUE_URL},
+    "progress_tracker": {env_keys.QUERY_SHOW_DATA_QUEUE_URL, env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL},
     "dead_letters": {env_keys.DEAD_LETTER_SOURCES},
-    "watchdog": {env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL, env_keys.QUERY_SHOW_DATA_QUEUE_URL},
+    "watchdog": {
+        env_keys.QUERY_SHOW_DATA_QUEUE_URL,
+        env_keys.TV_BFF_QUEUE_URL,
+        env_keys.STAR_SIGN_QUEUE_URL,
+    },
 }
 
 # Names of resources reach functions as tokens of the resource, never literals.
@@ -64,9 +74,11 @@ RESOURCE_KEYS = {
 
 
 @pytest.mark.parametrize("directory", FUNCTIONS)
-def test_function_runs_the_thin_handler_on_python_312_with_tracing(queries: TemplateQueries, directory: str) -> None:
+def test_function_runs_the_thin_handler_on_the_newest_python_with_tracing(
+    queries: TemplateQueries, directory: str
+) -> None:
     function = queries.function(directory)
-    assert function["Runtime"] == "python3.12"
+    assert function["Runtime"] == "python3.14"  # the newest aws-cdk-lib 2.275 knows (cdk-nag L1)
     assert function["Handler"] == "handler.handler"
     assert function["Architectures"] == ["x86_64"]
     assert function["TracingConfig"] == {"Mode": "Active"}
@@ -78,7 +90,7 @@ def test_function_has_the_dependency_and_shared_layers(queries: TemplateQueries,
     layer_ids = queries.of_type("AWS::Lambda::LayerVersion")
     assert sorted(layers) == sorted(layer_ids)
     for layer in layer_ids.values():
-        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.14"]
         assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
 
 
@@ -110,6 +122,15 @@ def test_api_answers_well_within_api_gateways_29_second_limit(queries: TemplateQ
 @pytest.mark.parametrize("directory", FUNCTIONS)
 def test_function_gets_exactly_the_environment_it_needs(queries: TemplateQueries, directory: str) -> None:
     assert set(queries.environment(directory)) == COMMON_KEYS | EXTRA_KEYS[directory]
+
+
+@pytest.mark.parametrize("directory", FUNCTIONS)
+def test_no_trace_carries_a_response_or_an_exception(queries: TemplateQueries, directory: str) -> None:
+    """X-Ray keeps traces 30 days, out of DELETE's reach: session documents and
+    reports (responses) and exception messages (may quote input) stay out."""
+    env = queries.environment(directory)
+    assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert env["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
 
 
 @pytest.mark.parametrize("directory", FUNCTIONS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infrastructure.template_queries import TemplateQueries
+from tests.infrastructure.template_queries import TemplateQueries, render
 from tests.infrastructure.test_data_stores import tables_by_role
 
 FUNCTIONS = (
@@ -19,7 +19,9 @@ FUNCTIONS = (
     "watchdog",
 )
 
-# Which stage queues each function may send to (docs/architecture.md).
+# Which stage queues each function may send to (docs/architecture.md). The hand-offs
+# to a stage's own queue and the waves of chunks are sends the layer makes (or is
+# about to make: query_show_data/crawl hand-offs, tracker/watchdog waves).
 SENDS = {
     "api": {"query_activities"},
     "query_activities": {"query_activities", "query_show_data"},
@@ -38,18 +40,45 @@ SECRET_READERS = {
     "OpenAiApiKey": {"tv_bff", "star_sign_picker"},
 }
 
-# role -> (tables it may write, tables it may only read), per the function table.
-TABLE_ACCESS = {
-    "api": ({"sessions", "viewing"}, set()),
-    "query_activities": ({"sessions", "viewing"}, set()),
-    "query_show_data": ({"sessions", "viewing", "show_cache"}, set()),
-    "crawl_rotten_tomatoes": ({"sessions", "show_cache"}, set()),
-    "tv_bff": ({"sessions"}, {"viewing", "show_cache"}),
-    "star_sign_picker": ({"sessions"}, {"viewing", "show_cache"}),
-    "progress_tracker": ({"sessions"}, {"viewing", "show_cache"}),
-    "dead_letters": ({"sessions"}, set()),
-    "watchdog": ({"sessions"}, {"viewing", "show_cache"}),
+# The independent oracle: function -> table -> the exact DynamoDB actions it may use
+# on the table itself, read off the calls each function's code makes. Written out in
+# full on purpose (the stack composes these from shared tuples). No Scan anywhere;
+# deletes only for the api (DELETE) and the watchdog (its purge sweep).
+_STAGE = {"GetItem", "UpdateItem", "ConditionCheckItem"}
+TABLE_ACTIONS = {
+    "api": {
+        "sessions": {"GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query", "DeleteItem", "BatchWriteItem"},
+        "viewing": {"Query", "DeleteItem", "BatchWriteItem"},
+    },
+    "query_activities": {"sessions": _STAGE, "viewing": {"Query", "PutItem", "UpdateItem"}},
+    "query_show_data": {
+        "sessions": _STAGE | {"PutItem"},
+        "viewing": {"UpdateItem"},
+        "show_cache": {"GetItem", "PutItem", "UpdateItem"},
+    },
+    "crawl_rotten_tomatoes": {"sessions": _STAGE | {"PutItem"}, "show_cache": {"GetItem", "UpdateItem"}},
+    "tv_bff": {"sessions": _STAGE, "viewing": {"Query"}, "show_cache": {"BatchGetItem"}},
+    "star_sign_picker": {"sessions": _STAGE, "viewing": {"Query"}, "show_cache": {"BatchGetItem"}},
+    "progress_tracker": {"sessions": _STAGE, "viewing": {"Query"}, "show_cache": {"BatchGetItem"}},
+    "dead_letters": {"sessions": _STAGE | {"PutItem"}},
+    "watchdog": {
+        "sessions": _STAGE | {"Query", "DeleteItem", "BatchWriteItem"},
+        "viewing": {"Query", "DeleteItem", "BatchWriteItem"},
+        "show_cache": {"BatchGetItem"},
+    },
 }
+# function -> (table, index) -> actions on that one index.
+INDEX_ACTIONS = {
+    "watchdog": {("sessions", "active-sessions"): {"Query"}},
+    "query_show_data": {("show_cache", "by-imdb"): {"Query"}},
+}
+# function -> exact object actions on `<uploads bucket>/uploads/*` (nothing else of the bucket).
+UPLOAD_ACTIONS = {
+    "api": {"s3:PutObject", "s3:DeleteObject"},
+    "query_activities": {"s3:GetObject"},
+}
+# The stream read grants of the tracker's event source mapping, on the stream ARN.
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
 
 WRITE_VERBS = ("Put", "Update", "Delete", "Write", "Send", "Create", "Remove", "Tag", "Untag", "Attach", "Set")
 
@@ -89,11 +118,14 @@ def test_only_actions_without_resource_level_permissions_use_a_wildcard(
     assert on_everything == expected
 
 
-def test_only_the_aws_managed_basic_execution_policy_is_attached(queries: TemplateQueries) -> None:
+def test_no_managed_policy_and_each_role_writes_only_its_own_log_group(queries: TemplateQueries) -> None:
     for directory in FUNCTIONS:
         role = queries.props(queries.role_id(directory))
-        [managed] = role["ManagedPolicyArns"]
-        assert managed["Fn::Join"][1][-1].endswith("service-role/AWSLambdaBasicExecutionRole")
+        assert "ManagedPolicyArns" not in role  # no AWSLambdaBasicExecutionRole (logs:* everywhere)
+        log_group = queries.function(directory)["LoggingConfig"]["LogGroup"]["Ref"]
+        log_grants = [g for g in queries.grants(directory) if g.action.startswith("logs:")]
+        assert {g.action for g in log_grants} == {"logs:CreateLogStream", "logs:PutLogEvents"}
+        assert {rid for g in log_grants for rid in g.resource_ids} == {log_group}
 
 
 def _stage_queue_ids(queries: TemplateQueries) -> dict[str, str]:
@@ -142,28 +174,46 @@ def test_each_secret_is_readable_only_by_the_function_that_needs_it(queries: Tem
         assert actual == readers, construct
 
 
+def _dynamodb_grants(queries: TemplateQueries, directory: str) -> dict[str, set[str]]:
+    """Rendered resource (`<Table.Arn>`, `<Table.Arn>/index/x`, `<Table.StreamArn>`)
+    -> the DynamoDB actions (without prefix) granted on it."""
+    found: dict[str, set[str]] = {}
+    for grant in queries.grants(directory):
+        if grant.action.startswith("dynamodb:") and grant.resource != "*":
+            found.setdefault(render(grant.resource), set()).add(grant.action.partition(":")[2])
+    return found
+
+
 @pytest.mark.parametrize("directory", FUNCTIONS)
-def test_table_access_follows_the_function_table(queries: TemplateQueries, directory: str) -> None:
-    table_role = {lid: role for role, (lid, _) in tables_by_role(queries).items()}
-    writable = {table_role[t] for t in queries.granted_ids(directory, "dynamodb:PutItem") if t in table_role}
-    readable = {table_role[t] for t in queries.granted_ids(directory, "dynamodb:GetItem") if t in table_role}
+def test_table_and_index_actions_are_exactly_the_oracles(queries: TemplateQueries, directory: str) -> None:
+    tables = {role: lid for role, (lid, _) in tables_by_role(queries).items()}
+    expected = {f"<{tables[t]}.Arn>": actions for t, actions in TABLE_ACTIONS[directory].items()}
+    for (table, index), actions in INDEX_ACTIONS.get(directory, {}).items():
+        expected[f"<{tables[table]}.Arn>/index/{index}"] = actions
+    if directory == "progress_tracker":
+        expected[f"<{tables['sessions']}.StreamArn>"] = {a.partition(":")[2] for a in STREAM_ACTIONS}
+    assert _dynamodb_grants(queries, directory) == expected
 
-    writes, reads_only = TABLE_ACCESS[directory]
-    assert writable == writes
-    assert readable == writes | reads_only
+
+def test_nobody_may_scan_and_only_api_and_watchdog_may_delete_session_data(queries: TemplateQueries) -> None:
+    for directory in FUNCTIONS:
+        actions = {a for granted in _dynamodb_grants(queries, directory).values() for a in granted}
+        assert "Scan" not in actions
+        if directory not in ("api", "watchdog"):
+            assert not actions & {"DeleteItem", "BatchWriteItem"}, directory
 
 
-def test_uploads_bucket_is_written_by_the_api_and_read_by_query_activities(queries: TemplateQueries) -> None:
+@pytest.mark.parametrize("directory", FUNCTIONS)
+def test_uploads_bucket_actions_are_exact_object_actions_on_the_prefix(
+    queries: TemplateQueries, directory: str
+) -> None:
     [bucket] = queries.of_type("AWS::S3::Bucket")
-    writers = {d for d in FUNCTIONS if bucket in queries.granted_ids(d, "s3:PutObject")}
-    readers = {d for d in FUNCTIONS if bucket in queries.granted_ids(d, "s3:GetObject*")}
-    deleters = {d for d in FUNCTIONS if bucket in queries.granted_ids(d, "s3:DeleteObject*")}
-    assert (writers, readers, deleters) == ({"api"}, {"api", "query_activities"}, {"api"})  # api: uploads/incoming/ only
-
-
-def test_the_api_reads_only_incoming_uploads_never_a_sessions_export(queries: TemplateQueries) -> None:
-    import json
-
-    reads = [json.dumps(grant.resource) for grant in queries.grants("api") if grant.action == "s3:GetObject*"]
-    objects = [resource for resource in reads if "Fn::Join" in resource]  # object ARNs: bucket ARN + /key
-    assert objects and all(resource.endswith('"/uploads/incoming/*"]]}') for resource in objects), objects
+    on_bucket = {
+        (grant.action, render(grant.resource))
+        for grant in queries.grants(directory)
+        if bucket in grant.resource_ids
+    }
+    expected = {(action, f"<{bucket}.Arn>/uploads/*") for action in UPLOAD_ACTIONS.get(directory, set())}
+    if directory == "api":  # POST /sessions {uploadId} reads uploads, never a session's export
+        expected.add(("s3:GetObject", f"<{bucket}.Arn>/uploads/incoming/*"))
+    assert on_bucket == expected

@@ -9,7 +9,6 @@ import json
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 from tenacity import wait_none
 
@@ -18,7 +17,7 @@ from tests.support.aws_edge import Edge, all_unprocessed, cancelled
 from tests.support.events import api_event, sqs_event
 from tests.support.handlers import FakeContext, load_handler
 from tvreport import aws, env_keys
-from tvreport.batch_handler import batch_handler, parse_message
+from tvreport.batch_handler import BatchFailed, batch_handler, parse_message
 from tvreport.messages import RtChunk
 from tvreport.repositories._dynamo import BATCH_ATTEMPTS, UnprocessedItemsLeft, batch_delete
 from tvreport.repositories.sessions import SessionGone, SessionRepository
@@ -113,7 +112,7 @@ def test_the_stage_fails_the_record_on_throttling_and_drops_it_for_a_gone_sessio
     handler = _crawl_handler(repo)
     body = RtChunk(session_id=sid, chunk_id=0, shows=[], not_on_tmdb=3).model_dump_json()
     edge.answer(TRANSACT, *[cancelled("None", "ThrottlingError")] * 5)
-    with pytest.raises(BatchProcessingError):  # the only record failed: Lambda retries the batch
+    with pytest.raises(BatchFailed):  # the only record failed: Lambda retries the batch
         handler(sqs_event([body]), FakeContext())
     assert repo.get(sid).rotten_tomatoes.chunks_done == 0  # not acknowledged uncounted
 

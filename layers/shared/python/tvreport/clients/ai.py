@@ -22,7 +22,7 @@ from tvreport.clients.ai_rules import (
     rule_star_sign_pick,
 )
 from tvreport.clients.http import record_metric
-from tvreport.observability import logger
+from tvreport.observability import count_auth_failure, logger
 from tvreport.records import CastMember
 
 __all__ = ["BffPick", "StarSignPick", "TvPersonalityAI"]
@@ -205,7 +205,7 @@ class TvPersonalityAI:
             )
         except openai.AuthenticationError as exc:
             # A wrong key: the report still comes (rules), but an operator must see it.
-            record_metric("UpstreamAuthFailed_openai")
+            count_auth_failure("openai")
             logger.error("openai refused the API key; using rules", extra={"upstream": "openai", "status": exc.status_code})
             raise KeyRefused("api error: AuthenticationError") from exc
         except openai.OpenAIError as exc:

@@ -33,6 +33,12 @@ class UpstreamError(Exception):
         return f"{self.service}: {self.args[0]} ({details})"
 
 
+def upstream_fields(error: UpstreamError) -> dict[str, object]:
+    """What a log line may say about a failure: never its message, which can quote
+    the upstream's answer or the request (a title)."""
+    return {"upstream": error.service, "status": error.status, "code": error.code, "attempts": error.attempts}
+
+
 class PermanentUpstreamError(UpstreamError):
     """Cannot succeed if repeated: 4xx other than 408/429, or a Gandalf
     RECORD_NOT_FOUND / INVALID_SIGNATURE / PROTOCOL_NOT_SUPPORTED."""

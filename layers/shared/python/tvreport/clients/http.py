@@ -127,6 +127,19 @@ def rate_limiter(service: str) -> Limiter | None:
     return build_rate_limiter(service)
 
 
+# Services whose paths name a show (Rotten Tomatoes pages are /tv/<title slug>):
+# only their first path segment is logged.
+_PATHS_NAMING_SHOWS = frozenset({"rottentomatoes"})
+
+
+def loggable_path(service: str, url: str) -> str:
+    """The request path for a log line; query strings (search terms) never."""
+    path = httpx.URL(url).path
+    if service in _PATHS_NAMING_SHOWS:
+        return "/" + path.strip("/").split("/", 1)[0]
+    return path
+
+
 def record_metric(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     """Add a metric; outside a Lambda handler (no namespace) an automatic flush
     would raise, which must never break a call."""
@@ -218,7 +231,7 @@ class Upstream:
                 "upstream call failed",
                 extra={
                     "upstream": self.service,
-                    "path": httpx.URL(url).path,
+                    "path": loggable_path(self.service, url),
                     "status": exc.status,
                     "code": exc.code,
                     "attempts": exc.attempts,

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from tvreport import aws
-from tvreport.observability import logger
+from tvreport.observability import SESSIONS_COMPLETED, SESSIONS_FAILED, count, logger
 from tvreport.repositories._dynamo import (
     batch_delete, expires_at, iso, serialize_item, serialize_values, to_dynamo, utc_now,
 )
@@ -218,16 +218,22 @@ class SessionRepository:
 
     def fail(self, session_id: str, reason: str, detail: str = "") -> bool:
         """End a crunching session as FAILED with a reason code (first reason wins)."""
-        return self._update_crunching(
+        failed = self._update_crunching(
             session_id, "SET #state = :failed, failure_reason = :reason, failure_detail = :detail, "
             "ended_at = :now REMOVE active",
             {":failed": State.FAILED.value, ":reason": reason, ":detail": detail[:500]})
+        if failed:  # once per session: the alarm on failed sessions per hour counts these
+            count(SESSIONS_FAILED)
+        return failed
 
     def complete(self, session_id: str, statistics: dict[str, Any], partial: bool = False) -> bool:
-        return self._update_crunching(
+        completed = self._update_crunching(
             session_id, "SET #state = :completed, statistics = :stats, report_partial = :partial, "
             "completed_at = :now, ended_at = :now REMOVE active",
             {":completed": State.COMPLETED.value, ":stats": statistics, ":partial": partial})
+        if completed:
+            count(SESSIONS_COMPLETED)
+        return completed
 
     # -- queryActivities -------------------------------------------------------------
     def record_activity_pages(self, session_id: str, pages_done: int, pages_total: int,

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
-from tvreport.clients.errors import UpstreamError
+from tvreport.clients.errors import UpstreamError, upstream_fields
 from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.messages import RtChunk, RtShowRef
@@ -91,7 +91,7 @@ def _scores_for(ref: RtShowRef, deps: CrawlDeps) -> dict[str, Any] | None:
     except UpstreamError as error:
         # Not recorded: what the cache knows stays, and a later crawl tries again.
         metrics.add_metric(name="CrawlFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("crawl failed", extra={"tmdb_id": ref.tmdb_id, "error": str(error)})
+        logger.warning("crawl failed", extra={"tmdb_id": ref.tmdb_id, **upstream_fields(error)})  # no title
         return _cached_scores(cached) if cached else None
     scores = _as_dict(found)
     deps.cache.update_rotten_tomatoes(ref.tmdb_id, scores)

@@ -16,11 +16,11 @@ from typing import Callable
 from tvreport import publisher
 from tvreport.clients.errors import PermanentUpstreamError, UpstreamAuthError
 from tvreport.clients.gandalf import GandalfActivity, GandalfClient
-from tvreport.clients.http import DeadlineExceeded, deadline_within, record_metric
+from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.messages import ActivitiesRequest
 from tvreport.netflix.csv_reader import CsvFormatError, read_netflix_csv_bytes
 from tvreport.netflix.dates import detect_date_format, parse_date
-from tvreport.observability import logger, metrics
+from tvreport.observability import count_auth_failure, logger, metrics
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import Activity, ItemTooLarge, ViewingRepository
 from tvreport.stages import chunk_waves
@@ -138,7 +138,7 @@ def _refused(request: ActivitiesRequest, error: PermanentUpstreamError, deps: Ac
     # Cannot succeed on retry (bad dataKey, bad signature): fail now, no retry storm.
     logger.warning("gandalf refused the history", extra={"code": error.code, "status": error.status})
     if reason == "UPSTREAM_AUTH_FAILED":
-        record_metric(f"UpstreamAuthFailed_{error.service}")
+        count_auth_failure(error.service)
     deps.sessions.fail(request.session_id, reason, str(error))
 
 

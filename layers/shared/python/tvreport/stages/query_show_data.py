@@ -13,11 +13,11 @@ from typing import Callable
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
-from tvreport.clients.errors import UpstreamAuthError, UpstreamError
+from tvreport.clients.errors import UpstreamAuthError, UpstreamError, upstream_fields
 from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
-from tvreport.observability import logger, metrics
+from tvreport.observability import count_auth_failure, logger, metrics
 from tvreport.records import CachedShow
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
@@ -100,7 +100,7 @@ def _hand_off(message: ShowChunk, rest: list[ShowRef], found: list[RtShowRef], m
 def fail_on_auth(sessions: SessionRepository, session_id: str, error: UpstreamAuthError) -> None:
     """A refused credential fails the session (every show would come back "not
     found" and the report would be empty): a reason, a metric, an error log."""
-    metrics.add_metric(name=f"UpstreamAuthFailed_{error.service}", unit=MetricUnit.Count, value=1)
+    count_auth_failure(error.service)
     logger.error("upstream refused our credential", extra={"upstream": error.service, "status": error.status})
     sessions.fail(session_id, "UPSTREAM_AUTH_FAILED", f"{error.service} refused the credential (HTTP {error.status})")
 
@@ -113,7 +113,7 @@ def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
         raise
     except UpstreamError as error:
         metrics.add_metric(name="ShowLookupFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("show lookup failed", extra={"error": str(error)})
+        logger.warning("show lookup failed", extra={"imdb_id": ref.imdb_id, **upstream_fields(error)})  # no title
         return None
 
 
