@@ -109,6 +109,9 @@ class HostileAws:
         self._random = random.Random()
         self._injected: dict[str, Counter[str]] = defaultdict(Counter)
         self._calls: Counter[str] = Counter()
+        # Called as observer(service, operation, from_function, request_body, response_body)
+        # after each DynamoDB/SQS/Secrets Manager answer: the bench's request log.
+        self.observers: list[Callable[[str, str, bool, bytes, bytes], None]] = []
 
     # -- configuration and figures ------------------------------------------------
 
@@ -149,11 +152,24 @@ class HostileAws:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         service, operation = _identify(environ)
-        if _access_key(environ) != RUNNER_ACCESS_KEY_ID and service:
+        from_function = _access_key(environ) != RUNNER_ACCESS_KEY_ID
+        if from_function and service:
             fault = self._draw(service, operation)
             if fault is not None:
                 return self._inject(fault, service, operation, environ, start_response)
+        if self.observers and service:
+            return self._observed(service, operation, from_function, environ, start_response)
         return self._dispatch(service, environ, start_response)
+
+    def _observed(
+        self, service: str, operation: str, from_function: bool, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Dispatch with the whole answer in hand, then tell the observers."""
+        request = _request_body(environ)
+        status, headers, body = _call(lambda env, respond: self._dispatch(service, env, respond), environ)
+        for observer in list(self.observers):
+            observer(service, operation, from_function, request, body if status.startswith("200") else b"")
+        return _raw_answer(start_response, status, headers, body)
 
     def _dispatch(self, service: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if service not in _LOCKED_SERVICES:

@@ -6,6 +6,7 @@
                         [--aws-faults RATE|OP=RATE,...] [--lose-responses RATE|STAGE=RATE,...]
                         [--json] [--timeout-s 600]
     python -m local serve [same options] [--info-file PATH]
+    python -m local bench [--scenario light|typical|heavy|heavy-warm|concurrent|scale-100k|fairness ...] [--json]
     python -m local inspect rottentomatoes FILE.html
     python -m local inspect netflix-csv FILE.csv
 
@@ -50,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_system_options(serve)
     serve.add_argument("--info-file", type=Path,
                        help='write {"apiUrl", "awsEndpointUrl", "outputs", ...} as JSON here once up')
+
+    from local.bench.command import add_parser as add_bench_parser
+
+    add_bench_parser(commands)
 
     inspect = commands.add_parser("inspect", help="show what a parser reads from a file, as JSON")
     inspect.add_argument("kind", choices=["rottentomatoes", "netflix-csv"])
@@ -125,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_in_process_services()
     if args.command == "inspect":
         return _inspect(args)
+    if args.command == "bench":
+        from local.bench.command import run as run_bench
+
+        return run_bench(args)
     if args.netflix_csv is not None and not args.netflix_csv.is_file():
         print(f"no such file: {args.netflix_csv}", file=sys.stderr)
         return EXIT_USAGE

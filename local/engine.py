@@ -161,6 +161,7 @@ class _Poller(threading.Thread):
                 str(uuid.uuid4()), ok=False, error_type="Runtime.ExitError", error_message="injected crash"
             )
         result = worker.invoke(event)
+        self.engine.record_invocation(self.label, self.function, result)
         self.engine.count(
             self.label, invocations=1, failures=0 if result.ok else 1, timeouts=1 if result.timed_out else 0
         )
@@ -495,6 +496,7 @@ class EventSourceEngine:
     options: EngineOptions = field(default_factory=EngineOptions)
     stopping: threading.Event = field(default_factory=threading.Event, init=False)
     counters: dict[str, MappingCounters] = field(default_factory=dict, init=False)
+    invocations: list[dict[str, Any]] = field(default_factory=list, init=False)  # record_invocation
     _pollers: list[_Poller] = field(default_factory=list, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _random: random.Random = field(default_factory=random.Random, init=False)
@@ -520,6 +522,16 @@ class EventSourceEngine:
 
     def new_worker(self, function: DeployedFunction) -> FunctionWorker:
         return FunctionWorker(WorkerSpec.for_function(function, self.base_env, self.log_dir))
+
+    def record_invocation(self, label: str, function: DeployedFunction, result: InvocationResult) -> None:
+        """One line per invocation (the bench's durations, memory and timeout shares)."""
+        ended = time.time()
+        with self._lock:
+            self.invocations.append(
+                {"label": label, "function": function.logical_id, "started": ended - result.duration_ms / 1000,
+                 "ended": ended, "duration_ms": result.duration_ms, "timeout_s": function.timeout_s,
+                 "memory_mb": function.memory_mb, "max_rss_kb": result.max_rss_kb, "ok": result.ok}
+            )
 
     def count(self, label: str, **increments: int) -> None:
         with self._lock:

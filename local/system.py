@@ -77,6 +77,7 @@ class SystemOptions:
         default_factory=lambda: {"gandalf": 50, "tmdb": 100, "rottentomatoes": 50}
     )
     extra_context: Mapping[str, Any] = field(default_factory=dict)  # any other CDK context
+    catalogue: Any = None  # the sandbox's shows (local.sandbox.Catalogue); None: the bundled one
 
 
 class LocalSystem:
@@ -113,7 +114,7 @@ class LocalSystem:
             self.aws = start_moto(faults=self.options.aws_faults, seed=self.options.seed)
         with self._timed("sandbox"):
             faults = {service: Faults(**vars(knobs)) for service, knobs in self.options.faults.items()}
-            self.sandbox = Sandbox(faults_by_service=faults or None).start()
+            self.sandbox = Sandbox(faults_by_service=faults or None, catalogue=self.options.catalogue).start()
         with self._timed("synth"):
             assembly = synthesize(self._build_pipeline, self.run_dir / "cdk.out", context={})
         with self._timed("deploy"):
@@ -237,13 +238,15 @@ class LocalSystem:
         }
 
     def start_session(
-        self, viewer: str | None = None, netflix_csv: str | None = None, via_gandalf: bool = False
+        self, viewer: str | None = None, netflix_csv: str | None = None, via_gandalf: bool = False,
+        activities: list[dict] | None = None,
     ) -> str:
         """Create a session over HTTP like any client.
 
         With a viewer profile (default: the options'), its history is registered in
-        the Gandalf sandbox under a fresh dataKey. With an export's text, the export
-        is uploaded (`netflixCsv`), or with `via_gandalf` served by Gandalf instead."""
+        the Gandalf sandbox under a fresh dataKey; so are given Gandalf `activities`.
+        With an export's text, the export is uploaded (`netflixCsv`), or with
+        `via_gandalf` served by Gandalf instead."""
         from local.sandbox import build_viewer, viewer_from_netflix_csv
 
         if netflix_csv is None and self.options.netflix_csv is not None and viewer is None:
@@ -254,7 +257,7 @@ class LocalSystem:
             data_key = secrets.token_urlsafe(24)
             if netflix_csv is not None:
                 activities = viewer_from_netflix_csv(netflix_csv, self.sandbox.catalogue)
-            else:
+            elif activities is None:
                 activities = build_viewer(viewer or self.options.viewer, date.today(), self.sandbox.catalogue)
             self.sandbox.register_viewer(data_key, activities)
             body = {"dataKey": data_key, "clientToken": secrets.token_hex(16)}

@@ -13,6 +13,7 @@ import importlib
 import json
 import multiprocessing
 import os
+import resource
 import signal
 import sys
 import threading
@@ -45,6 +46,7 @@ class InvocationResult:
     error_traceback: str | None = None
     timed_out: bool = False
     duration_ms: float = 0.0
+    max_rss_kb: int = 0  # the worker process's peak resident set so far (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,10 @@ class FunctionWorker:
                     request_id, ok=False, error_type="Runtime.ExitError", error_message="worker exited"
                 )
             duration_ms = (time.monotonic() - started) * 1000
+            rss_kb = int(reply.get("max_rss_kb", 0))
             if reply["ok"]:
-                return InvocationResult(request_id, ok=True, payload=json.loads(reply["payload"]), duration_ms=duration_ms)
+                return InvocationResult(request_id, ok=True, payload=json.loads(reply["payload"]),
+                                        duration_ms=duration_ms, max_rss_kb=rss_kb)
             return InvocationResult(
                 request_id,
                 ok=False,
@@ -144,6 +148,7 @@ class FunctionWorker:
                 error_message=reply["error_message"],
                 error_traceback=reply["traceback"],
                 duration_ms=duration_ms,
+                max_rss_kb=rss_kb,
             )
 
     def warm(self) -> None:
@@ -261,13 +266,26 @@ def _worker_main(spec: WorkerSpec, conn: Connection) -> None:
         request_id, event_json = message
         try:
             result = handler(json.loads(event_json), LambdaContext(spec, request_id))
-            conn.send({"ok": True, "payload": json.dumps(result)})
+            conn.send({"ok": True, "payload": json.dumps(result), "max_rss_kb": _max_rss_kb()})
         except Exception as error:
             traceback.print_exc()
-            conn.send(_error_reply(error))
+            conn.send({**_error_reply(error), "max_rss_kb": _max_rss_kb()})
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
+
+
+def _max_rss_kb() -> int:
+    """Peak resident set of this process in KiB, as Lambda's Max Memory Used: VmHWM
+    (getrusage's ru_maxrss keeps the spawning runner's peak across exec on Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _error_reply(error: BaseException, error_type: str | None = None) -> dict[str, Any]:

@@ -43,6 +43,8 @@ class SandboxServer:
         self._injector = FaultInjector(self.faults)
         self._counter_lock = threading.Lock()
         self.requests: Counter[str] = Counter()
+        # When each request arrived (monotonic s): the bench's peak requests per second.
+        self.request_times: list[float] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -89,6 +91,11 @@ class SandboxServer:
     def stats(self) -> dict[str, dict[str, int]]:
         with self._counter_lock:
             return {"requests": dict(self.requests), "faults": dict(self._injector.injected)}
+
+    def arrival_times(self) -> list[float]:
+        """A copy of every counted request's arrival time (time.monotonic())."""
+        with self._counter_lock:
+            return list(self.request_times)
 
     # -- protocol hooks ----------------------------------------------------------
     def error_response(self, status: int) -> Response:
@@ -139,3 +146,4 @@ class SandboxServer:
     def _count(self, endpoint: str) -> None:
         with self._counter_lock:
             self.requests[endpoint] += 1
+            self.request_times.append(time.monotonic())
