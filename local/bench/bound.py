@@ -45,7 +45,10 @@ def lower_bound(inputs: BoundInputs) -> dict[str, float]:
     gandalf = latency.get("gandalf", 0) * (1 + math.ceil(max(0, pages - 1) / max(1, inputs.page_concurrency))) if pages else 0.0
     chunks = max(1, inputs.chunks)
     per_chunk = math.ceil(inputs.shows / chunks / max(1, inputs.in_chunk_parallelism)) if inputs.shows else 0
-    per_show = lambda service: calls.get(service, 0) / inputs.shows if inputs.shows else 0.0  # noqa: E731
+
+    def per_show(service: str) -> float:
+        return calls.get(service, 0) / inputs.shows if inputs.shows else 0.0
+
     t_q = per_chunk * per_show("tmdb") * latency.get("tmdb", 0)
     t_r = per_chunk * per_show("rottentomatoes") * latency.get("rottentomatoes", 0)
     waves_q = math.ceil(chunks / max(1, inputs.show_data_concurrency))

@@ -110,7 +110,7 @@ def _epoch(value: Any) -> float | None:
         try:
             return float(value)
         except ValueError:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            return datetime.fromisoformat(value).timestamp()
     return None
 
 
@@ -181,7 +181,7 @@ class EdgeLog:
 
     def _stream_records(self, answer: dict[str, Any]) -> None:
         from tvreport.progress import decide
-        from tvreport.session_model import SessionView
+        from tvreport.session_model import SessionGone, SessionView
 
         for record in answer.get("Records") or []:
             change = record.get("dynamodb") or {}
@@ -192,7 +192,7 @@ class EdgeLog:
             item = {name: _deserializer.deserialize(value) for name, value in image.items()}
             try:
                 wanted = decide(SessionView.from_item(item)).emit
-            except Exception:  # a tombstone or a stray item: not a session the tracker acts on
+            except (SessionGone, KeyError, ValueError, TypeError):  # a tombstone or a stray item: not acted on
                 continue
             with self._lock:
                 for stage in wanted:

@@ -10,9 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from local.bench import DEFAULT_LATENCY_MS, SCENARIOS
 from local.bench.bound import BoundInputs, lower_bound, peak_rps
-from local.bench.cost import LAMBDA_REPORT_LINE_BYTES, PRICES_AS_OF, PRICES_USD, session_cost
+from local.bench.cost import (
+    LAMBDA_REPORT_LINE_BYTES,
+    PRICES_AS_OF,
+    PRICES_USD,
+    session_cost,
+)
 from local.bench.edge_log import EdgeLog
 from local.bench.imports import import_times, stage_name
 
@@ -62,7 +69,9 @@ def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda lin
             chunk_size=options.chunk_size, threshold=options.threshold, openai_api_key="", catalogue=catalogue,
         ))
 
-    for viewer, scaled, names in _plan(wanted):
+    for step, (viewer, scaled, names) in enumerate(_plan(wanted)):
+        if step:
+            _forget_moto_state()
         on_line(f"starting a local system for {', '.join(names)}")
         with system_for(viewer, histories.catalogue if scaled and histories else None) as system:
             edge = EdgeLog()
@@ -86,6 +95,14 @@ def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda lin
         "import_vs_floor": {name: round(s / floor, 2) for name, s in imports.items() if floor and name != "floor"},
         "scenarios": results,
     }
+
+
+def _forget_moto_state() -> None:
+    """moto keeps its backends in this process, across servers: the next system's
+    deploy must find an empty account, as a fresh process would."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
 
 
 def _plan(wanted: list[str]) -> list[tuple[str, bool, list[str]]]:
@@ -146,6 +163,8 @@ def _scenario(name: str, system: Any, edge: EdgeLog, viewer: str, options: Bench
                           rate_limits, settle=False)
         solo = results.pop("_light_solo_e2e_s", None)
         big_state = system.get_session(big)
+        # Cancelled, its chunks stop before their next show, so the system stops soon after.
+        httpx.post(f"{system.api_url}/sessions/{big}/cancel", timeout=60)
         figures.update({"solo_e2e_s": solo, "vs_solo": round(figures["e2e_s"] / solo, 2) if solo else None,
                         "beside": {"state": big_state.get("state"), "counters": big_state.get("counters")}})
         return figures
@@ -259,7 +278,7 @@ def _wait_all(system: Any, session_ids: list[str], timeout_s: float, poll_s: flo
                 continue
             try:
                 document = system.get_session(session_id)
-            except Exception:  # a transient API error: poll again
+            except httpx.HTTPError:  # a transient API error: poll again
                 continue
             if document.get("state") in FINISHED_STATES:
                 finished[session_id] = (document, time.monotonic())

@@ -12,9 +12,9 @@ LATENCY = {"gandalf": 0.15, "tmdb": 0.06, "rottentomatoes": 0.25, "openai": 0.8}
 
 
 def inputs(**changes) -> BoundInputs:
-    base = dict(latency_s=LATENCY, calls={"gandalf": 9, "tmdb": 200, "rottentomatoes": 200, "openai": 0},
-                budget_rps={"gandalf": None, "tmdb": 40, "rottentomatoes": 5}, shows=100, chunks=2,
-                page_concurrency=4, show_data_concurrency=2, rt_concurrency=2)
+    base = {"latency_s": LATENCY, "calls": {"gandalf": 9, "tmdb": 200, "rottentomatoes": 200, "openai": 0},
+            "budget_rps": {"gandalf": None, "tmdb": 40, "rottentomatoes": 5}, "shows": 100, "chunks": 2,
+            "page_concurrency": 4, "show_data_concurrency": 2, "rt_concurrency": 2}
     return BoundInputs(**{**base, **changes})
 
 
