@@ -577,6 +577,14 @@ class EventSourceEngine:
             poller.start()
         logger.info("engine started", pollers=len(self._pollers), mappings=len(self.stack.mappings))
 
+    def warm_workers(self) -> None:
+        """Start every poller's worker process now (their cold starts), in parallel."""
+        threads = [threading.Thread(target=poller.worker.warm, daemon=True) for poller in self._pollers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
     def wait_idle(self, timeout_s: float = 60, settle_s: float = 1.5) -> bool:
         """True once every poller is idle and every source queue is empty for `settle_s`."""
         deadline = time.monotonic() + timeout_s

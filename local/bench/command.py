@@ -26,6 +26,8 @@ def add_parser(commands: Any) -> None:
                        help="plays generated for scale-100k and fairness (about 2%% fewer arrive: rewatches)")
     bench.add_argument("--scale-shows", type=int, default=5_000, help="distinct generated shows of that history")
     bench.add_argument("--timeout-s", type=float, default=1800, help="per scenario")
+    bench.add_argument("--cold-workers", action="store_true",
+                       help="leave worker processes to start on first use (default: started before the sessions)")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON only")
 
 
@@ -48,7 +50,7 @@ def options_from(args: argparse.Namespace) -> Any:
         rate_limits=args.rate_limits, concurrency=args.concurrency, chunk_size=args.chunk_size,
         threshold=args.threshold, import_runs=args.import_runs, timeout_s=args.timeout_s,
         concurrent_sessions=args.concurrent_sessions, scale_activities=args.scale_activities,
-        scale_shows=args.scale_shows,
+        scale_shows=args.scale_shows, warm_workers=not args.cold_workers,
     )
 
 
