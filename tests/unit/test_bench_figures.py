@@ -88,3 +88,18 @@ def test_cost_scales_to_a_thousand_sessions():
     assert x86["lambda_compute"] == pytest.approx(100 * PRICES_USD["lambda_gb_s_x86_64"] * 500, rel=1e-3)
     assert arm["total"] < x86["total"]
     assert x86["total"] == pytest.approx(sum(v for k, v in x86.items() if k != "total"), abs=1e-3)
+
+
+def test_generated_shows_have_unique_titles_ids_and_pages():
+    from local.sandbox.catalogue import default_catalogue
+    from local.sandbox.synthetic import with_synthetic_shows
+
+    base = default_catalogue()
+    full, generated = with_synthetic_shows(base, 500)
+    titles = [show.title for show in generated.shows]
+    assert len(set(titles)) == 500 and len(full.shows) == len(base.shows) + 500
+    # the sandbox searches by substring: no generated title may contain another
+    assert not any(a != b and a.lower() in b.lower() for a in titles[:60] for b in titles)
+    assert len({show.tmdb_id for show in full.shows}) == len(full.shows)
+    assert all(full.find_by_title(title) == [show] for title, show in zip(titles, generated.shows))
+    assert all(show.rotten_tomatoes and sum(show.seasons) >= 10 for show in generated.shows)
