@@ -16,7 +16,7 @@ def add_parser(commands: Any) -> None:
         bench.add_argument(f"--{service}-ms", type=int, default=ms, help=f"fixed latency per {service} request")
     bench.add_argument("--rate-limits", type=_rate_limits, default=None, metavar="JSON",
                        help='requests/s budget per service, e.g. {"tmdb": 40, "rottentomatoes": 5} '
-                            "(default: the deployed clients' limits)")
+                            "(services not named keep the deployed clients' limits)")
     bench.add_argument("--concurrency", type=int, default=2, help="the engine's pollers per queue at most")
     bench.add_argument("--chunk-size", type=int, default=None, help="shows per chunk (stack default 50)")
     bench.add_argument("--threshold", type=int, default=None, help="readiness threshold, percent")

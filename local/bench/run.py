@@ -59,7 +59,7 @@ def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda lin
     """{"options", "prices", "import_s", "scenarios": {name: figures}}."""
     from local.system import LocalSystem, ServiceFaults, SystemOptions
 
-    rate_limits = dict(options.rate_limits if options.rate_limits is not None else deployed_rate_limits())
+    rate_limits = {**deployed_rate_limits(), **(options.rate_limits or {})}  # unnamed services keep theirs
     wanted = [name for name in SCENARIOS if name in options.scenarios]
     results: dict[str, Any] = {}
     imports: dict[str, float] = {}
