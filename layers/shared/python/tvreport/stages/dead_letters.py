@@ -33,6 +33,7 @@ def handle(body: str, source_arn: str, deps: DeadLetterDeps) -> None:
     except ValidationError as error:
         # Unreadable: nothing to count. Logged without the body (it may hold a dataKey).
         logger.error("unreadable dead letter", extra={"stage": stage.value, "errors": error.error_count()})
+        metrics.add_metric(name="UnreadableDeadLetters", unit=MetricUnit.Count, value=1)
 
 
 def superseded(view: SessionView, request: ActivitiesRequest) -> bool:
