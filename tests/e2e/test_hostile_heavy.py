@@ -11,7 +11,7 @@ from tests.e2e.test_cli_sessions import comparable
 
 pytestmark = pytest.mark.e2e
 
-HOSTILE = ("--viewer", "heavy", "--aws-faults", "0.05", "--race-duplicates", "--error-rate", "0.1", "--seed", "7")
+HOSTILE = ("--viewer", "heavy", "--timeout-s", "1500", "--aws-faults", "0.05", "--race-duplicates", "--error-rate", "0.1", "--seed", "7")
 
 
 def test_a_heavy_viewer_under_aws_faults_and_raced_deliveries_matches_the_clean_run():
