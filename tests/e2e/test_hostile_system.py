@@ -126,7 +126,7 @@ def _items_of(system: LocalSystem, session_id: str) -> dict[str, int]:
     found: dict[str, int] = {}
     for logical_id, name in system.stack.tables.items():
         for page in client.get_paginator("scan").paginate(TableName=name):
-            hits = sum(session_id in json.dumps(item) for item in page["Items"])
+            hits = sum(session_id in json.dumps(item, default=str) for item in page["Items"])  # B: bytes
             if hits:
                 found[logical_id] = found.get(logical_id, 0) + hits
     return found
