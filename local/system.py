@@ -68,6 +68,8 @@ class SystemOptions:
     # stage queues' visibility timeout (6 x 300 s), so this is the shortest a local run can use.
     stall_timeout_s: int = 1801
     watchdog_interval_s: float = 10.0  # compressed from the stack's rate(5 minutes)
+    # DELETE's second pass, compressed from the stack's 360 s: local stages run for seconds
+    purge_delay_s: int = 30
     retry_delay_s: float = 1.0  # compressed visibility timeout of a failed message
     crash_matching: RecordPredicate | None = None
     openai_api_key: str | None = None  # None: OPENAI_API_KEY from the environment, else rules
@@ -165,6 +167,7 @@ class LocalSystem:
             "tmdb_url": self.sandbox.tmdb_url,
             "rotten_tomatoes_url": self.sandbox.rotten_tomatoes_url,
             "stall_timeout_seconds": self.options.stall_timeout_s,
+            "purge_delay_seconds": self.options.purge_delay_s,
             "create_secrets": False,  # moto's CloudFormation cannot create secrets; _put_secrets does
         }
         if self.options.threshold is not None:

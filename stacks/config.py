@@ -115,6 +115,11 @@ class PipelineConfig:
     # timeout: 6 x 300 s), so a chunk that failed once is retried before the
     # watchdog may end its session.
     stall_timeout_seconds: int = 3600
+    # DELETE's second pass (the watchdog) purges stragglers this long after the
+    # tombstone. On AWS keep it above the longest stage timeout (300 s), so every
+    # invocation that read the session before its tombstone has ended; the local
+    # runner, whose stages finish in seconds, sets it short.
+    purge_delay_seconds: int = 360
     watchdog_rate_minutes: int = 5
     show_cache_max_age_days: int = 30
     gandalf_url: str = "https://sauron.gandalf.network/public/gql"
@@ -181,6 +186,7 @@ class PipelineConfig:
         _check_range("max_shows_per_session", self.max_shows_per_session, 1, 1_000_000)
         _check_range("session_ttl_days", self.session_ttl_days, 1, 365)
         _check_range("stall_timeout_seconds", self.stall_timeout_seconds, 60, 86400)
+        _check_range("purge_delay_seconds", self.purge_delay_seconds, 30, 86400)
         _check_rate_limits(self.upstream_rate_limits)
         _check_api_edge(self)
         _check_range("watchdog_rate_minutes", self.watchdog_rate_minutes, 1, 1440)

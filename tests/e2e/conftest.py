@@ -23,7 +23,7 @@ def cli_output(*args: str) -> tuple[int, str, str]:
     env = {key: value for key, value in os.environ.items() if key not in JSII_SILENCERS}
     env.pop("OPENAI_API_KEY", None)  # the rules pick: deterministic, no network
     done = subprocess.run([sys.executable, "-m", "local", "run", "--json", *args], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=900, env=env)
+                          capture_output=True, text=True, timeout=1800, env=env)
     return done.returncode, done.stdout, done.stderr
 
 

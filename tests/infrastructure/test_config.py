@@ -26,6 +26,7 @@ def test_defaults_match_the_design() -> None:
     assert config.openai_model == "gpt-4o-mini"
     assert config.create_secrets is True
     assert (config.chunk_wave_size, config.max_shows_per_session) == (10, 10_000)
+    assert config.purge_delay_seconds == 360  # above the longest stage timeout (300 s)
 
 
 def test_cdk_json_context_gives_the_same_config_as_the_defaults() -> None:
@@ -61,6 +62,12 @@ def test_command_line_strings_are_parsed() -> None:
 def test_bad_context_values_are_rejected_with_the_key_named(key: str, value: Any) -> None:
     with pytest.raises(ConfigError, match=key):
         config_from({key: value})
+
+
+def test_the_purge_delay_is_at_least_30_seconds() -> None:
+    with pytest.raises(ConfigError, match="purge_delay_seconds"):
+        config_from({"purge_delay_seconds": 29})
+    assert config_from({"purge_delay_seconds": 30}).purge_delay_seconds == 30
 
 
 def test_burst_must_cover_the_steady_rate() -> None:

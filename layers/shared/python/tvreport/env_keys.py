@@ -18,6 +18,7 @@ CHUNK_WAVE_SIZE = "CHUNK_WAVE_SIZE"  # chunks released per wave; two waves in fl
 MAX_SHOWS_PER_SESSION = "MAX_SHOWS_PER_SESSION"  # distinct shows one session may have
 SESSION_TTL_DAYS = "SESSION_TTL_DAYS"
 STALL_TIMEOUT_SECONDS = "STALL_TIMEOUT_SECONDS"  # watchdog: no progress for this long
+PURGE_DELAY_SECONDS = "PURGE_DELAY_SECONDS"  # watchdog: second DELETE pass this long after the tombstone
 SHOW_CACHE_MAX_AGE_DAYS = "SHOW_CACHE_MAX_AGE_DAYS"
 
 GANDALF_URL = "GANDALF_URL"

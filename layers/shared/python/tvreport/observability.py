@@ -27,6 +27,7 @@ UPSTREAM_AUTH_FAILURES = "UpstreamAuthFailures"  # an outside service refused ou
 UPSTREAM_AUTH_FAILED_PREFIX = "UpstreamAuthFailed"  # `<prefix>_<upstream>`: which service refused
 CHUNKS_DONE = "ChunksDone"
 DEAD_LETTERS = "DeadLetters"
+UNREADABLE_DEAD_LETTERS = "UnreadableDeadLetters"  # a DLQ body that is no queue's model (poison)
 # `<prefix>_<upstream>` per call, retry and final failure (tvreport.clients.http).
 UPSTREAM_CALLS_PREFIX = "UpstreamCalls"
 UPSTREAM_RETRIES_PREFIX = "UpstreamRetries"

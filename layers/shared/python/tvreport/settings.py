@@ -46,6 +46,7 @@ class PipelineSettings(EnvSettings):
     max_shows_per_session: int = Field(alias=env_keys.MAX_SHOWS_PER_SESSION, ge=1)
     session_ttl_days: int = Field(alias=env_keys.SESSION_TTL_DAYS, ge=1)
     stall_timeout_seconds: int = Field(alias=env_keys.STALL_TIMEOUT_SECONDS, ge=1)
+    purge_delay_seconds: int = Field(alias=env_keys.PURGE_DELAY_SECONDS, ge=1)
     show_cache_max_age_days: int = Field(alias=env_keys.SHOW_CACHE_MAX_AGE_DAYS, ge=0)
 
 

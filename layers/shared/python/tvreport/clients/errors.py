@@ -46,6 +46,13 @@ class PermanentUpstreamError(UpstreamError):
     retryable = False
 
 
+# Rounds of a client's bounded retries one show's lookup (TMDB, Rotten Tomatoes) gets
+# for a transient error before the show counts failed, each within the invocation's
+# deadline: a run of failed attempts (4 in a row are 1 in 10,000 at a 10 % error rate)
+# must not decide a show's outcome for a session.
+LOOKUP_ROUNDS = 2
+
+
 class RetryableUpstreamError(UpstreamError):
     """Transient (5xx, 408, 429, timeout, connection); raised to the caller once the
     bounded retries are exhausted, so the message can be redelivered later."""

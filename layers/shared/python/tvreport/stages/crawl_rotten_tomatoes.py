@@ -12,7 +12,7 @@ from typing import Any, Callable
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
-from tvreport.clients.errors import UpstreamError, upstream_fields
+from tvreport.clients.errors import LOOKUP_ROUNDS, UpstreamError, upstream_fields
 from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.messages import RtChunk, RtShowRef
@@ -84,15 +84,20 @@ def _scores_for(ref: RtShowRef, deps: CrawlDeps) -> dict[str, Any] | None:
     cached = deps.cache.get(ref.tmdb_id)
     if cached and deps.cache.rt_fresh(cached):
         return _cached_scores(cached)
-    try:
-        found = deps.rotten_tomatoes().find_scores(ref.title, ref.first_air_year, ref.cast)
-    except DeadlineExceeded:
-        raise
-    except UpstreamError as error:
-        # Not recorded: what the cache knows stays, and a later crawl tries again.
-        metrics.add_metric(name="CrawlFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("crawl failed", extra={"tmdb_id": ref.tmdb_id, **upstream_fields(error)})  # no title
-        return _cached_scores(cached) if cached else None
+    for round_number in range(1, LOOKUP_ROUNDS + 1):
+        try:
+            found = deps.rotten_tomatoes().find_scores(ref.title, ref.first_air_year, ref.cast)
+            break
+        except DeadlineExceeded:
+            raise
+        except UpstreamError as error:
+            if error.retryable and round_number < LOOKUP_ROUNDS:  # as queryShowData: one more round
+                logger.info("crawl retried", extra={"tmdb_id": ref.tmdb_id, **upstream_fields(error)})
+                continue
+            # Not recorded: what the cache knows stays, and a later crawl tries again.
+            metrics.add_metric(name="CrawlFailed", unit=MetricUnit.Count, value=1)
+            logger.warning("crawl failed", extra={"tmdb_id": ref.tmdb_id, **upstream_fields(error)})  # no title
+            return _cached_scores(cached) if cached else None
     scores = _as_dict(found)
     deps.cache.update_rotten_tomatoes(ref.tmdb_id, scores)
     if scores is None:

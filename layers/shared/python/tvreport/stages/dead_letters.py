@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, ShowChunk
 from aws_lambda_powertools.metrics import MetricUnit
 
-from tvreport.observability import logger, metrics
+from tvreport.observability import UNREADABLE_DEAD_LETTERS, logger, metrics
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.session_model import SessionView, Stage
 
@@ -33,6 +33,7 @@ def handle(body: str, source_arn: str, deps: DeadLetterDeps) -> None:
     except ValidationError as error:
         # Unreadable: nothing to count. Logged without the body (it may hold a dataKey).
         logger.error("unreadable dead letter", extra={"stage": stage.value, "errors": error.error_count()})
+        metrics.add_metric(name=UNREADABLE_DEAD_LETTERS, unit=MetricUnit.Count, value=1)
 
 
 def superseded(view: SessionView, request: ActivitiesRequest) -> bool:

@@ -16,8 +16,9 @@ from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository
 
-# Longer than the longest stage timeout (300 s): an invocation that read the session
-# before its tombstone has ended by then, and a later one sees the tombstone.
+# The default of the deploy option purge_delay_seconds: longer than the longest stage
+# timeout (300 s), so an invocation that read the session before its tombstone has
+# ended by then, and a later one sees the tombstone.
 PURGE_AFTER = timedelta(seconds=360)
 
 

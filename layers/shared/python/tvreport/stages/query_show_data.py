@@ -13,7 +13,7 @@ from typing import Callable
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
-from tvreport.clients.errors import UpstreamAuthError, UpstreamError, upstream_fields
+from tvreport.clients.errors import LOOKUP_ROUNDS, UpstreamAuthError, UpstreamError, upstream_fields
 from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
@@ -106,15 +106,21 @@ def fail_on_auth(sessions: SessionRepository, session_id: str, error: UpstreamAu
 
 
 def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
-    """A per-show upstream failure is recorded and the chunk goes on."""
-    try:
-        return resolve(ref, deps)
-    except (UpstreamAuthError, DeadlineExceeded):
-        raise
-    except UpstreamError as error:
-        metrics.add_metric(name="ShowLookupFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("show lookup failed", extra={"imdb_id": ref.imdb_id, **upstream_fields(error)})  # no title
-        return None
+    """A per-show upstream failure is recorded and the chunk goes on; a transient one
+    first gets another round of the client's retries (within the deadline)."""
+    for round_number in range(1, LOOKUP_ROUNDS + 1):
+        try:
+            return resolve(ref, deps)
+        except (UpstreamAuthError, DeadlineExceeded):
+            raise
+        except UpstreamError as error:
+            if error.retryable and round_number < LOOKUP_ROUNDS:
+                logger.info("show lookup retried", extra={"imdb_id": ref.imdb_id, **upstream_fields(error)})
+                continue
+            metrics.add_metric(name="ShowLookupFailed", unit=MetricUnit.Count, value=1)
+            logger.warning("show lookup failed", extra={"imdb_id": ref.imdb_id, **upstream_fields(error)})  # no title
+            return None
+    raise AssertionError("unreachable")
 
 
 def alias_key(ref: ShowRef) -> str:

@@ -33,7 +33,8 @@ def _age(stamp: str | None, now: datetime) -> timedelta:
     return now - moment if moment else timedelta(0)
 
 
-def sweep(deps: TrackerDeps, stall_timeout: timedelta, now: datetime | None = None) -> dict[str, int]:
+def sweep(deps: TrackerDeps, stall_timeout: timedelta, now: datetime | None = None,
+          purge_after: timedelta = purge.PURGE_AFTER) -> dict[str, int]:
     now = now or utc_now()
     outcome: Counter[str] = Counter({name: 0 for name in OUTCOMES})
     for shard in range(ACTIVE_SHARDS):
@@ -48,7 +49,7 @@ def sweep(deps: TrackerDeps, stall_timeout: timedelta, now: datetime | None = No
             except Exception:
                 _error(outcome, "watchdog: session check failed", session_id=session_id)
     try:  # second pass of DELETE: stragglers, tombstones (isolated per session inside)
-        outcome["purged"] += purge.sweep_deleted(deps.sessions, deps.viewing, now)
+        outcome["purged"] += purge.sweep_deleted(deps.sessions, deps.viewing, now, after=purge_after)
     except Exception:
         _error(outcome, "watchdog: purge of deleted sessions failed")
     result = {name: outcome[name] for name in OUTCOMES}

