@@ -127,7 +127,13 @@ def start_moto(
     host: str = "127.0.0.1", port: int = 0, faults: Mapping[str, float] | None = None, seed: int | None = None
 ) -> MotoAws:
     """Start moto on a free loopback port (port 0 lets the OS pick), with the
-    given per-operation fault rates for the functions' calls (see aws_faults)."""
+    given per-operation fault rates for the functions' calls (see aws_faults), on an
+    empty account: moto keeps its backends in this process across servers, so a
+    second system in one process (e2e modules, the bench) would find the first
+    one's stack."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
     # The server logs every request through werkzeug; keep the terminal for us.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = _HostileMotoServer(ip_address=host, port=port)

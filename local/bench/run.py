@@ -72,9 +72,7 @@ def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda lin
             chunk_size=options.chunk_size, threshold=options.threshold, openai_api_key="", catalogue=catalogue,
         ))
 
-    for step, (viewer, scaled, names) in enumerate(_plan(wanted)):
-        if step:
-            _forget_moto_state()
+    for viewer, scaled, names in _plan(wanted):  # start_moto empties moto's account each time
         on_line(f"starting a local system for {', '.join(names)}")
         with system_for(viewer, histories.catalogue if scaled and histories else None) as system:
             edge = EdgeLog()
@@ -101,14 +99,6 @@ def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda lin
         "import_vs_floor": {name: round(s / floor, 2) for name, s in imports.items() if floor and name != "floor"},
         "scenarios": results,
     }
-
-
-def _forget_moto_state() -> None:
-    """moto keeps its backends in this process, across servers: the next system's
-    deploy must find an empty account, as a fresh process would."""
-    from moto.moto_api._internal.models import moto_api_backend
-
-    moto_api_backend.reset()
 
 
 def _plan(wanted: list[str]) -> list[tuple[str, bool, list[str]]]:
