@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_system_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--viewer", choices=["light", "typical", "heavy"], default="typical")
     parser.add_argument("--netflix-csv", type=Path, help="a NetflixViewingHistory.csv export to run instead")
-    parser.add_argument("--threshold", type=int, default=None, help="stage readiness threshold, percent (stack default 97)")
+    parser.add_argument("--threshold", type=int, default=None,
+                        help="stage readiness threshold, percent (stack default 97)")
     parser.add_argument("--chunk-size", type=int, default=None, help="shows per chunk (stack default 50)")
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every sandbox request")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of sandbox requests answered 5xx")
@@ -222,7 +223,9 @@ def _run_section(system: Any, started: float, session_started: float) -> dict[st
         "upstream_faults": {
             service: sum(figures.get("faults", {}).values()) for service, figures in stats["sandbox"].items()
         },
-        "upstream_faults_by_kind": {service: figures.get("faults", {}) for service, figures in stats["sandbox"].items()},
+        "upstream_faults_by_kind": {
+            service: figures.get("faults", {}) for service, figures in stats["sandbox"].items()
+        },
         "invocations": stats["engine_totals"],
         "api_requests": stats["api_requests"],
         # the functions' AWS calls per operation and the faults injected into them

@@ -41,7 +41,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +189,9 @@ class _Poller(threading.Thread):
 
 
 class SqsPoller(_Poller):
-    def __init__(self, engine: EventSourceEngine, label: str, mapping: DeployedMapping, function: DeployedFunction) -> None:
+    def __init__(
+        self, engine: EventSourceEngine, label: str, mapping: DeployedMapping, function: DeployedFunction
+    ) -> None:
         super().__init__(engine, label, function)
         self.mapping = mapping
         self.sqs = engine.aws.client("sqs")
@@ -231,13 +233,16 @@ class SqsPoller(_Poller):
         for start in range(0, len(done), _SQS_MAX_BATCH):
             self.sqs.delete_message_batch(
                 QueueUrl=self.mapping.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(done[start : start + _SQS_MAX_BATCH])],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(done[start : start + _SQS_MAX_BATCH])
+                ],
             )
         for start in range(0, len(retry), _SQS_MAX_BATCH):
             self.sqs.change_message_visibility_batch(
                 QueueUrl=self.mapping.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": math.ceil(self.engine.options.retry_delay_s)}
+                    {"Id": str(i), "ReceiptHandle": h,
+                     "VisibilityTimeout": math.ceil(self.engine.options.retry_delay_s)}
                     for i, h in enumerate(retry[start : start + _SQS_MAX_BATCH])
                 ],
             )
@@ -460,7 +465,10 @@ class StreamShardPoller(_Poller):
 class ScheduleRunner(_Poller):
     """Invokes an EventBridge schedule's target with the real scheduled-event shape."""
 
-    def __init__(self, engine: EventSourceEngine, label: str, schedule: DeployedSchedule, function: DeployedFunction, interval_s: float) -> None:
+    def __init__(
+        self, engine: EventSourceEngine, label: str, schedule: DeployedSchedule, function: DeployedFunction,
+        interval_s: float,
+    ) -> None:
         super().__init__(engine, label, function)
         self.schedule = schedule
         self.interval_s = interval_s
@@ -587,7 +595,8 @@ class EventSourceEngine:
             if mapping.queue_url is None:
                 continue
             attributes = sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=["All"])["Attributes"]
-            pending = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+            pending = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                       "ApproximateNumberOfMessagesDelayed")
             if any(int(attributes.get(name, "0")) for name in pending):
                 return False
         return True
@@ -676,4 +685,4 @@ def _lambda_message_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import jsii
-from aws_cdk import BundlingOptions, ILocalBundling
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import BundlingOptions, ILocalBundling, aws_lambda as lambda_
 from constructs import Construct
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

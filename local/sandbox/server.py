@@ -16,9 +16,8 @@ from werkzeug.routing import Map
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from tvreport.observability import logger
-
 from local.sandbox.faults import FaultInjector, FaultKind, Faults
+from tvreport.observability import logger
 
 Handler = Callable[..., Response]
 SHUTDOWN_POLL_S = 0.05  # how often serve_forever checks for stop(); werkzeug's 0.5 s slows teardown

@@ -4,7 +4,7 @@ secret and a network handle."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from tvreport import aws
 from tvreport.repositories.sessions import SessionRepository
@@ -13,17 +13,25 @@ from tvreport.repositories.viewing import ViewingRepository
 from tvreport.secrets import get_secret
 from tvreport.session_model import Stage
 from tvreport.settings import (
-    ActivitiesSettings, AiSettings, ApiEdgeSettings, ApiSettings, CrawlSettings, DeadLetterSettings, PipelineSettings,
-    ShowDataSettings, TableSettings, TriggerSettings,
+    ActivitiesSettings,
+    AiSettings,
+    ApiEdgeSettings,
+    ApiSettings,
+    CrawlSettings,
+    DeadLetterSettings,
+    PipelineSettings,
+    ShowDataSettings,
+    TableSettings,
+    TriggerSettings,
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def tables() -> TableSettings:
     return TableSettings.from_env()
 
 
-@lru_cache(maxsize=None)
+@cache
 def pipeline() -> PipelineSettings:
     return PipelineSettings.from_env()
 

@@ -2,8 +2,9 @@
 result once. A second message for the same session changes nothing."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
-from typing import Any, Callable
+from typing import Any
 
 from tvreport.clients.ai import TvPersonalityAI
 from tvreport.messages import AiStageRequest

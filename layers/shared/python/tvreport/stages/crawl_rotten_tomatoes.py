@@ -6,8 +6,9 @@ far), and only the last part counts the chunk (once, by chunk id)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
-from typing import Any, Callable
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
