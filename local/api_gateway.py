@@ -170,7 +170,7 @@ class ApiGatewayServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> ApiGatewayServer:
         self._thread.start()

@@ -259,9 +259,9 @@ def _serve(args: argparse.Namespace) -> int:
         console.print(f"  curl -s {url}/openapi.json")
         console.print(f"  AWS_ENDPOINT_URL={info['awsEndpointUrl']} AWS_ACCESS_KEY_ID=local-runner "
                       f"AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION={info['region']} aws dynamodb list-tables")
-        console.print(f"Operator commands against this system's AWS (moto at {system.aws.url}):")
-        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} session <sessionId>")
-        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} dlq")
+        console.print(f"Operator commands against this system's AWS (moto at {system.aws.url}):")  # type: ignore[union-attr]  # started
+        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} session <sessionId>")  # type: ignore[union-attr]
+        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} dlq")  # type: ignore[union-attr]
         console.print("Ctrl-C to stop.")
         # SIGTERM (and SIGINT, which shells ignore in background jobs) stop it cleanly too.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

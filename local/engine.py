@@ -39,7 +39,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,7 +112,7 @@ class _Poller(threading.Thread):
     def enable_race(self) -> None:
         self.twin = self.engine.new_worker(self.function)
 
-    def invoke(self, event: Mapping[str, Any], records: list[Mapping[str, Any]]) -> list[InvocationResult]:
+    def invoke(self, event: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[InvocationResult]:
         """The results of one delivery's concurrent copies (two with race_duplicates;
         the caller decides what their outcomes mean). With duplicate_deliveries the
         first copy is delivered once more afterwards, and the worse outcome wins."""
@@ -127,7 +127,7 @@ class _Poller(threading.Thread):
         return copies
 
     def _race(
-        self, event: Mapping[str, Any], records: list[Mapping[str, Any]], twin: FunctionWorker
+        self, event: Mapping[str, Any], records: Sequence[Mapping[str, Any]], twin: FunctionWorker
     ) -> list[InvocationResult]:
         """Both workers warm, then both sends released by one barrier."""
         workers = (self.worker, twin)
@@ -152,7 +152,7 @@ class _Poller(threading.Thread):
         return [result for result in results if result is not None]
 
     def _invoke_once(
-        self, worker: FunctionWorker, event: Mapping[str, Any], records: list[Mapping[str, Any]]
+        self, worker: FunctionWorker, event: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
     ) -> InvocationResult:
         predicate = self.engine.options.crash_matching
         if predicate is not None and any(predicate(record) for record in records):
@@ -516,7 +516,7 @@ class EventSourceEngine:
             if (rate := _lose_rate(self.options.lose_responses, function)) > 0
         }
 
-    def draw_lost_response(self, function: DeployedFunction, records: list[Mapping[str, Any]]) -> bool:
+    def draw_lost_response(self, function: DeployedFunction, records: Sequence[Mapping[str, Any]]) -> bool:
         predicate = self.options.lose_matching
         if predicate is not None and any(predicate(record) for record in records):
             return True

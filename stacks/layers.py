@@ -76,7 +76,7 @@ def dependencies_layer(scope: Construct, construct_id: str) -> lambda_.LayerVers
         str(DEPENDENCIES_DIR),
         bundling=BundlingOptions(
             image=RUNTIME.bundling_image,
-            local=PipPlatformBundling(DEPENDENCIES_DIR),
+            local=PipPlatformBundling(DEPENDENCIES_DIR),  # type: ignore[arg-type]  # jsii: an ILocalBundling
             command=["bash", "-c", docker_command],
         ),
     )

@@ -55,7 +55,8 @@ class SandboxServer:
     def start(self) -> Self:
         if self._server is not None:
             return self
-        self._server = make_server("127.0.0.1", 0, self._wsgi_app, threaded=True, request_handler=_QuietRequestHandler)
+        self._server = make_server("127.0.0.1", 0, self._wsgi_app,  # type: ignore[arg-type]  # a WSGI app
+                                   threaded=True, request_handler=_QuietRequestHandler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": SHUTDOWN_POLL_S},
@@ -119,7 +120,7 @@ class SandboxServer:
             return self.not_found_response(request)
         except HTTPException as exc:  # e.g. 405 for a GET on a POST-only endpoint
             self._count("rejected")
-            return exc.get_response(request.environ)  # type: ignore[return-value]
+            return exc.get_response(request.environ)
         self._count(endpoint)
 
         if self.faults.latency_ms:

@@ -62,7 +62,7 @@ def activities_deps():
 
     @lru_cache(maxsize=1)
     def gandalf() -> GandalfClient:
-        return GandalfClient(settings.gandalf_url, get_secret("gandalf"))
+        return GandalfClient(settings.gandalf_url, get_secret("gandalf"))  # type: ignore[arg-type]  # required=True
 
     return ActivitiesDeps(sessions(), viewing(), settings.activities_queue_url, settings.show_data_queue_url,
                           pipeline().chunk_size, gandalf, read_upload(settings.uploads_bucket),
@@ -77,7 +77,7 @@ def show_data_deps():
 
     @lru_cache(maxsize=1)
     def tmdb() -> TmdbClient:
-        return TmdbClient(settings.tmdb_url, get_secret("tmdb"))
+        return TmdbClient(settings.tmdb_url, get_secret("tmdb"))  # type: ignore[arg-type]  # required=True
 
     return ShowDataDeps(sessions(), viewing(), show_cache(), settings.rt_queue_url, tmdb, settings.show_data_queue_url)
 

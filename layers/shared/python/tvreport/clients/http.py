@@ -215,7 +215,7 @@ class Upstream:
         `attempts` set."""
         policy = self.retry_policy
         retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts) | _stop_at_deadline,
+            stop=stop_after_attempt(policy.attempts) | _stop_at_deadline,  # type: ignore[operator]  # any callable
             wait=_wait_strategy(policy),
             retry=retry_if_exception_type(RetryableUpstreamError),
             sleep=policy.sleep,

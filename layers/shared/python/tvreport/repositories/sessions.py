@@ -181,7 +181,7 @@ class SessionRepository:
             return session_id, True
         if 1 not in failed:  # the session put itself: an id that exists already
             raise RuntimeError("a session with this id exists already")
-        existing = self.token_session(client_token, request_digest)
+        existing = self.token_session(client_token, request_digest)  # type: ignore[arg-type]  # failed[1]: a token
         if existing is None:
             raise RuntimeError("session creation conflicted but no token item exists")
         return existing, False

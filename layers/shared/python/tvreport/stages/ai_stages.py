@@ -38,7 +38,7 @@ def handle(message: AiStageRequest, deps: AiDeps) -> None:
 
 def _plain(pick: Any) -> dict[str, Any]:
     """A pick as the API shows it (camelCase keys, like the rest of the report)."""
-    data = asdict(pick) if is_dataclass(pick) else dict(pick.model_dump())
+    data = asdict(pick) if is_dataclass(pick) else dict(pick.model_dump())  # type: ignore[arg-type]  # an instance
     return {_camel(key): value for key, value in data.items()}
 
 
