@@ -10,8 +10,7 @@ every record failed ends with an error that names types and counts only."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -40,9 +39,7 @@ def parse_message(record: SQSRecord, model: type[M]) -> M:
     return message
 
 
-def batch_handler(
-    on_record: RecordHandler, event_type: EventType = EventType.SQS
-) -> Callable[[dict, LambdaContext], dict]:
+def batch_handler(on_record: RecordHandler, event_type: EventType = EventType.SQS) -> Callable[[dict, LambdaContext], dict]:
     processor = BatchProcessor(event_type=event_type)
 
     @tracer.capture_method(capture_response=False, capture_error=False)
