@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support.events import sqs_event
+from tests.support.events import sqs_event, stream_event
 from tests.support.handlers import FakeContext, load_handler
 from tvreport import env_keys
 
@@ -81,3 +81,23 @@ def test_a_dead_letter_from_an_unmapped_queue_fails_its_record(function_env) -> 
     unmapped = event["Records"][0]["messageId"]
     assert module.handler(event, FakeContext()) == {"batchItemFailures": [{"itemIdentifier": unmapped}]}
     assert _ids(module.handler.processor.fail_messages) == [unmapped]
+
+
+def test_the_stream_handler_fails_only_the_corrupt_session_image(function_env, moto_tables: dict[str, str]) -> None:
+    function_env({env_keys.TV_BFF_QUEUE_URL: QUEUE.format("b"), env_keys.STAR_SIGN_QUEUE_URL: QUEUE.format("z"),
+                  env_keys.QUERY_SHOW_DATA_QUEUE_URL: QUEUE.format("s")})
+    module = load_handler("progress_tracker")
+    ledger = {"pk": {"S": f"SESSION#{GONE}"}, "sk": {"S": "LEDGER#query_show_data#0"}}  # not the session item
+    gone = {"pk": {"S": f"SESSION#{GONE}"}, "sk": {"S": "META"}}  # no state: a tombstone, acknowledged
+    corrupt = {"pk": {"S": f"SESSION#{GONE}"}, "sk": {"S": "META"}, "state": {"S": "CRUNCHING_DATA"}}  # no session_id
+    event = stream_event([ledger, gone, corrupt])
+    bad = event["Records"][2]["dynamodb"]["SequenceNumber"]
+
+    response = module.handler(event, FakeContext())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": bad}]}
+    assert len(module.handler.processor.fail_messages) == 1
+    assert len(module.handler.processor.success_messages) == 2
+    before = {role: _items(table) for role, table in moto_tables.items()}
+    assert module.handler(event, FakeContext()) == response  # the redelivery
+    assert {role: _items(table) for role, table in moto_tables.items()} == before
