@@ -171,7 +171,7 @@ class Monitoring(Construct):
         description: str,
         comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     ) -> cloudwatch.Alarm:
-        alarm = metric.create_alarm(
+        alarm = metric.create_alarm(  # type: ignore[attr-defined]  # each Metric and MathExpression has it
             self,
             construct_id,
             threshold=threshold,
