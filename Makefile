@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: demo test venv synth clean
+.PHONY: demo test check venv synth clean
 
 venv: $(VENV)/.installed
 
@@ -18,7 +18,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 demo: venv
 	$(PY) -m local run $(ARGS)
 
-test: venv
+# Lint, import order, types and the layering contracts; `test` runs them first,
+# so either failing fails `make test` (and CI). Fast tier: make test PYTEST_ARGS=tests/unit
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	PYTHONPATH=layers/shared/python:. $(VENV)/bin/lint-imports
+
+test: venv check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 synth: venv

@@ -154,7 +154,9 @@ def proxy_response(payload: Any) -> Response:
 class ApiGatewayServer:
     """A threaded werkzeug server in front of a small pool of API function workers."""
 
-    def __init__(self, api: DeployedApi, workers: list[FunctionWorker], account_id: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, api: DeployedApi, workers: list[FunctionWorker], account_id: str, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.api = api
         self.account_id = account_id
         self._workers: queue.Queue[FunctionWorker] = queue.Queue()
@@ -168,7 +170,7 @@ class ApiGatewayServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> ApiGatewayServer:
         self._thread.start()
@@ -204,7 +206,8 @@ class ApiGatewayServer:
             return _json_response(504, {"message": "Endpoint request timed out"})
         if not result.ok:
             logger.warning(
-                "api invocation failed", path=request.path, error_type=result.error_type, error_message=result.error_message
+                "api invocation failed", path=request.path, error_type=result.error_type,
+                error_message=result.error_message,
             )
             return _json_response(502, {"message": "Internal server error"})
         return proxy_response(result.payload)

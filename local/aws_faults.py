@@ -35,7 +35,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 RUNNER_ACCESS_KEY_ID = "local-runner"
-FAULT_KEYS_HELP = 'RATE, or OP=RATE[,OP=RATE...] with OP like dynamodb:TransactWriteItems, dynamodb:*, sqs:SendMessageBatch, *'
+FAULT_KEYS_HELP = (
+    "RATE, or OP=RATE[,OP=RATE...] with OP like dynamodb:TransactWriteItems, dynamodb:*, sqs:SendMessageBatch, *"
+)
 
 # What `--aws-faults RATE` covers: DynamoDB's data plane and SQS batch sends.
 DYNAMODB_DATA_OPERATIONS = frozenset(
@@ -143,7 +145,8 @@ class HostileAws:
         rates = self._rates
         for key in (f"{service}:{operation}", f"{service}:*", "*"):
             if key in rates:
-                if key != f"{service}:{operation}" and service == "dynamodb" and operation not in DYNAMODB_DATA_OPERATIONS:
+                wildcard = key != f"{service}:{operation}"
+                if wildcard and service == "dynamodb" and operation not in DYNAMODB_DATA_OPERATIONS:
                     continue  # wildcards cover the data plane, not CreateTable or DescribeTable
                 return rates[key]
         return 0.0

@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_system_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--viewer", choices=["light", "typical", "heavy"], default="typical")
     parser.add_argument("--netflix-csv", type=Path, help="a NetflixViewingHistory.csv export to run instead")
-    parser.add_argument("--threshold", type=int, default=None, help="stage readiness threshold, percent (stack default 97)")
+    parser.add_argument("--threshold", type=int, default=None,
+                        help="stage readiness threshold, percent (stack default 97)")
     parser.add_argument("--chunk-size", type=int, default=None, help="shows per chunk (stack default 50)")
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every sandbox request")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of sandbox requests answered 5xx")
@@ -231,7 +232,9 @@ def _run_section(system: Any, started: float, session_started: float) -> dict[st
         "upstream_faults": {
             service: sum(figures.get("faults", {}).values()) for service, figures in stats["sandbox"].items()
         },
-        "upstream_faults_by_kind": {service: figures.get("faults", {}) for service, figures in stats["sandbox"].items()},
+        "upstream_faults_by_kind": {
+            service: figures.get("faults", {}) for service, figures in stats["sandbox"].items()
+        },
         "invocations": stats["engine_totals"],
         "api_requests": stats["api_requests"],
         # the functions' AWS calls per operation and the faults injected into them
@@ -265,9 +268,9 @@ def _serve(args: argparse.Namespace) -> int:
         console.print(f"  curl -s {url}/openapi.json")
         console.print(f"  AWS_ENDPOINT_URL={info['awsEndpointUrl']} AWS_ACCESS_KEY_ID=local-runner "
                       f"AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION={info['region']} aws dynamodb list-tables")
-        console.print(f"Operator commands against this system's AWS (moto at {system.aws.url}):")
-        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} session <sessionId>")
-        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} dlq")
+        console.print(f"Operator commands against this system's AWS (moto at {system.aws.url}):")  # type: ignore[union-attr]  # started
+        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} session <sessionId>")  # type: ignore[union-attr]
+        console.print(f"  .venv/bin/python -m ops --endpoint-url {system.aws.url} dlq")  # type: ignore[union-attr]
         console.print("Ctrl-C to stop.")
         # SIGTERM (and SIGINT, which shells ignore in background jobs) stop it cleanly too.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

@@ -39,9 +39,9 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,7 @@ class _Poller(threading.Thread):
     def enable_race(self) -> None:
         self.twin = self.engine.new_worker(self.function)
 
-    def invoke(self, event: Mapping[str, Any], records: list[Mapping[str, Any]]) -> list[InvocationResult]:
+    def invoke(self, event: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[InvocationResult]:
         """The results of one delivery's concurrent copies (two with race_duplicates;
         the caller decides what their outcomes mean). With duplicate_deliveries the
         first copy is delivered once more afterwards, and the worse outcome wins."""
@@ -127,7 +127,7 @@ class _Poller(threading.Thread):
         return copies
 
     def _race(
-        self, event: Mapping[str, Any], records: list[Mapping[str, Any]], twin: FunctionWorker
+        self, event: Mapping[str, Any], records: Sequence[Mapping[str, Any]], twin: FunctionWorker
     ) -> list[InvocationResult]:
         """Both workers warm, then both sends released by one barrier."""
         workers = (self.worker, twin)
@@ -152,7 +152,7 @@ class _Poller(threading.Thread):
         return [result for result in results if result is not None]
 
     def _invoke_once(
-        self, worker: FunctionWorker, event: Mapping[str, Any], records: list[Mapping[str, Any]]
+        self, worker: FunctionWorker, event: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
     ) -> InvocationResult:
         predicate = self.engine.options.crash_matching
         if predicate is not None and any(predicate(record) for record in records):
@@ -190,7 +190,9 @@ class _Poller(threading.Thread):
 
 
 class SqsPoller(_Poller):
-    def __init__(self, engine: EventSourceEngine, label: str, mapping: DeployedMapping, function: DeployedFunction) -> None:
+    def __init__(
+        self, engine: EventSourceEngine, label: str, mapping: DeployedMapping, function: DeployedFunction
+    ) -> None:
         super().__init__(engine, label, function)
         self.mapping = mapping
         self.sqs = engine.aws.client("sqs")
@@ -232,13 +234,16 @@ class SqsPoller(_Poller):
         for start in range(0, len(done), _SQS_MAX_BATCH):
             self.sqs.delete_message_batch(
                 QueueUrl=self.mapping.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(done[start : start + _SQS_MAX_BATCH])],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(done[start : start + _SQS_MAX_BATCH])
+                ],
             )
         for start in range(0, len(retry), _SQS_MAX_BATCH):
             self.sqs.change_message_visibility_batch(
                 QueueUrl=self.mapping.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": math.ceil(self.engine.options.retry_delay_s)}
+                    {"Id": str(i), "ReceiptHandle": h,
+                     "VisibilityTimeout": math.ceil(self.engine.options.retry_delay_s)}
                     for i, h in enumerate(retry[start : start + _SQS_MAX_BATCH])
                 ],
             )
@@ -461,7 +466,10 @@ class StreamShardPoller(_Poller):
 class ScheduleRunner(_Poller):
     """Invokes an EventBridge schedule's target with the real scheduled-event shape."""
 
-    def __init__(self, engine: EventSourceEngine, label: str, schedule: DeployedSchedule, function: DeployedFunction, interval_s: float) -> None:
+    def __init__(
+        self, engine: EventSourceEngine, label: str, schedule: DeployedSchedule, function: DeployedFunction,
+        interval_s: float,
+    ) -> None:
         super().__init__(engine, label, function)
         self.schedule = schedule
         self.interval_s = interval_s
@@ -510,7 +518,7 @@ class EventSourceEngine:
             if (rate := _lose_rate(self.options.lose_responses, function)) > 0
         }
 
-    def draw_lost_response(self, function: DeployedFunction, records: list[Mapping[str, Any]]) -> bool:
+    def draw_lost_response(self, function: DeployedFunction, records: Sequence[Mapping[str, Any]]) -> bool:
         predicate = self.options.lose_matching
         if predicate is not None and any(predicate(record) for record in records):
             return True
@@ -607,7 +615,8 @@ class EventSourceEngine:
             if mapping.queue_url is None:
                 continue
             attributes = sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=["All"])["Attributes"]
-            pending = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+            pending = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                       "ApproximateNumberOfMessagesDelayed")
             if any(int(attributes.get(name, "0")) for name in pending):
                 return False
         return True
@@ -696,4 +705,4 @@ def _lambda_message_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

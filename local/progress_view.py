@@ -66,7 +66,9 @@ def stage_detail(info: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def print_summary(console: Console, session: Mapping[str, Any], report: Mapping[str, Any] | None, run: Mapping[str, Any]) -> None:
+def print_summary(
+    console: Console, session: Mapping[str, Any], report: Mapping[str, Any] | None, run: Mapping[str, Any]
+) -> None:
     """The final session and its report, readable."""
     state = session.get("state")
     colour = "green" if state == "COMPLETED" else "red"

@@ -198,10 +198,10 @@ class LocalSystem:
 
     def stop(self) -> None:
         for part, stopper in (
-            ("api", lambda: self.api and self.api.stop()),
-            ("engine", lambda: self.engine and self.engine.stop()),
+            ("api", lambda: self.api and self.api.stop()),  # type: ignore[func-returns-value]
+            ("engine", lambda: self.engine and self.engine.stop()),  # type: ignore[func-returns-value]
             ("sandbox", lambda: self.sandbox and self.sandbox.stop()),
-            ("moto", lambda: self.aws and self.aws.stop()),
+            ("moto", lambda: self.aws and self.aws.stop()),  # type: ignore[func-returns-value]
         ):
             try:
                 stopper()

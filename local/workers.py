@@ -8,6 +8,7 @@ function's timeout kills the process, as Lambda does; the next one starts fresh.
 """
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import importlib
 import json
@@ -156,18 +157,14 @@ class FunctionWorker:
         invocations are sent at the same moment; an init failure is reported by
         the invocation that follows."""
         with self._lock:
-            try:
+            with contextlib.suppress(WorkerInitError):
                 self._ensure_started()
-            except WorkerInitError:
-                pass
 
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                try:
+                with contextlib.suppress(BrokenPipeError, OSError):
                     self._conn.send(None)  # a clean shutdown lets the child flush its logs
-                except (BrokenPipeError, OSError):
-                    pass
             if self._process is not None:
                 self._process.join(timeout=2)
             self._kill()
@@ -304,8 +301,9 @@ def _redirect_output(log_path: str) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)
-    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)
+    # The worker's stdout/stderr for its whole life: nothing to close.
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
 
 
 def _set_lambda_sys_path(spec: WorkerSpec) -> None:

@@ -70,7 +70,8 @@ class Ops:
                        "activity_pages": [view.activity_pages_done, view.activity_pages_total]},
             "stages": {stage.value: percent for stage, percent in progress.stage_percentages(view).items()},
             "counters": {stage.value: _counters(counters) for stage, counters in
-                         ((Stage.QUERY_SHOW_DATA, view.show_data), (Stage.CRAWL_ROTTEN_TOMATOES, view.rotten_tomatoes))},
+                         ((Stage.QUERY_SHOW_DATA, view.show_data),
+                          (Stage.CRAWL_ROTTEN_TOMATOES, view.rotten_tomatoes))},
             "ai_stages": {stage.value: _ai_status(view, stage) for stage in (Stage.TV_BFF, Stage.STAR_SIGN)},
             "ledger": ledger,
             "chunks": _where_chunks_are(view, ledger, dead_letters),

@@ -10,7 +10,7 @@ approximate counts instead."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tvreport import aws
@@ -115,5 +115,5 @@ def copy_back(dead_letter_url: str, queue_url: str) -> dict[str, Any]:
 def _iso_ms(millis: str | None) -> str:
     if not millis:
         return ""
-    moment = datetime.fromtimestamp(int(millis) / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,7 +1,8 @@
 """Readable output of each command (rich tables); `--json` prints the same data."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table

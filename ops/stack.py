@@ -45,7 +45,7 @@ class Pipeline:
     queues: dict[str, StageQueues]  # by QUEUE_STAGES key
 
     @classmethod
-    def from_outputs(cls, stack_name: str, outputs: dict[str, str]) -> "Pipeline":
+    def from_outputs(cls, stack_name: str, outputs: dict[str, str]) -> Pipeline:
         missing = [key for key in ("SessionsTableName", "ViewingTableName", "ChunkSize") if key not in outputs]
         queues = {}
         for directory in QUEUE_STAGES:

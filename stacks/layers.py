@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import jsii
-from aws_cdk import BundlingOptions, ILocalBundling
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import BundlingOptions, ILocalBundling, aws_lambda as lambda_
 from constructs import Construct
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +76,7 @@ def dependencies_layer(scope: Construct, construct_id: str) -> lambda_.LayerVers
         str(DEPENDENCIES_DIR),
         bundling=BundlingOptions(
             image=RUNTIME.bundling_image,
-            local=PipPlatformBundling(DEPENDENCIES_DIR),
+            local=PipPlatformBundling(DEPENDENCIES_DIR),  # type: ignore[arg-type]  # jsii: an ILocalBundling
             command=["bash", "-c", docker_command],
         ),
     )

@@ -8,23 +8,27 @@ resource's attribute (a CloudFormation token), spelled by `tvreport.env_keys`.
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sqs as sqs
+from aws_cdk import (
+    CfnOutput,
+    Duration,
+    Stack,
+    aws_events as events,
+    aws_events_targets as targets,
+    aws_iam as iam,
+    aws_lambda as lambda_,
+    aws_lambda_event_sources as event_sources,
+    aws_logs as logs,
+    aws_secretsmanager as secretsmanager,
+    aws_sqs as sqs,
+)
 from constructs import Construct
 
 from stacks.config import PipelineConfig
 from stacks.constructs import ApiEdge, DataStores, PipelineApi, PipelineFunction, QueueWorker, StreamConsumer
 from stacks.constructs.data_stores import ACTIVE_SESSIONS_INDEX, BY_IMDB_INDEX, UPLOADS_PREFIX
 from stacks.constructs.monitoring import Monitoring, StageQueues
-from stacks.nag import acknowledge_findings
 from stacks.layers import dependencies_layer, shared_layer
+from stacks.nag import acknowledge_findings
 from tvreport import env_keys
 
 # dead_letters is never throttled by an upstream; two concurrent pollers (the SQS
@@ -42,7 +46,8 @@ _PURGES = ("Query", "DeleteItem", "BatchWriteItem")  # every item of one session
 _REPORT_READER = {"viewing": ("Query",), "show_cache": ("BatchGetItem",)}
 TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "api": {"sessions": (*_COUNTS_CHUNKS, *_PURGES), "viewing": _PURGES},  # PutItem: create
-    "query_activities": {"sessions": _SESSION_STAGE, "viewing": ("Query", "PutItem", "UpdateItem")},  # records, raw pages
+    # query_activities: viewing records and raw pages
+    "query_activities": {"sessions": _SESSION_STAGE, "viewing": ("Query", "PutItem", "UpdateItem")},
     "query_show_data": {
         "sessions": _COUNTS_CHUNKS,
         "viewing": ("UpdateItem",),

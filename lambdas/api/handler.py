@@ -18,8 +18,17 @@ from tvreport.observability import logger, metrics, tracer
 from tvreport.repositories.sessions import ClientTokenReused
 from tvreport.secrets import get_secret
 from tvreport.session_api import (
-    ConnectBody, CreateSessionBody, InvalidUpload, PayloadTooLarge, SessionConflict, SessionNotFound,
-    SessionService, StartFailed, TooManyShows, UploadNotFound, check_inline_size,
+    ConnectBody,
+    CreateSessionBody,
+    InvalidUpload,
+    PayloadTooLarge,
+    SessionConflict,
+    SessionNotFound,
+    SessionService,
+    StartFailed,
+    TooManyShows,
+    UploadNotFound,
+    check_inline_size,
 )
 from tvreport.settings import ConnectSettings
 
@@ -211,7 +220,8 @@ def _web_page() -> str:
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document",
-         responses={200: {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}})
+         responses={200: {"description": "OpenAPI 3.1",
+                          "content": {"application/json": {"schema": {"type": "object"}}}}})
 def openapi():
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
                     body=app.get_openapi_json_schema(title=TITLE, version=VERSION))

@@ -17,11 +17,13 @@ two-stage pipeline of C equal jobs; its makespan is at least either expression.
 (b) per service: calls / budget (requests per second for the whole deployment).
 
 bound = max(a, every b)."""
+
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,15 @@ class BoundInputs:
     sessions: int = 1  # sessions run at once: their page chains run side by side
 
 
-def lower_bound(inputs: BoundInputs) -> dict[str, float]:
+def lower_bound(inputs: BoundInputs) -> dict[str, Any]:  # figures in s; "budget_s" per service
     """{"chain_s", "budget_s" per service, "bound_s"}."""
     latency, calls = inputs.latency_s, inputs.calls
     pages = math.ceil(calls.get("gandalf", 0) / max(1, inputs.sessions))  # one session's pages
-    gandalf = latency.get("gandalf", 0) * (1 + math.ceil(max(0, pages - 1) / max(1, inputs.page_concurrency))) if pages else 0.0
+    gandalf = (
+        latency.get("gandalf", 0) * (1 + math.ceil(max(0, pages - 1) / max(1, inputs.page_concurrency)))
+        if pages
+        else 0.0
+    )
     chunks = max(1, inputs.chunks)
     per_chunk = math.ceil(inputs.shows / chunks / max(1, inputs.in_chunk_parallelism)) if inputs.shows else 0
 
@@ -57,9 +63,13 @@ def lower_bound(inputs: BoundInputs) -> dict[str, float]:
     ai = latency.get("openai", 0) if calls.get("openai", 0) else 0.0
     chain = gandalf + pipeline + ai
     budget = {service: calls.get(service, 0) / rps for service, rps in inputs.budget_rps.items() if rps}
-    return {"chain_s": round(chain, 3), "gandalf_chain_s": round(gandalf, 3), "pipeline_s": round(pipeline, 3),
-            "budget_s": {service: round(seconds, 3) for service, seconds in budget.items()},
-            "bound_s": round(max([chain, *budget.values()]), 3)}
+    return {
+        "chain_s": round(chain, 3),
+        "gandalf_chain_s": round(gandalf, 3),
+        "pipeline_s": round(pipeline, 3),
+        "budget_s": {service: round(seconds, 3) for service, seconds in budget.items()},
+        "bound_s": round(max([chain, *budget.values()]), 3),
+    }
 
 
 def peak_rps(arrivals: list[float], window_s: float = 1.0) -> int:

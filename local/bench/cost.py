@@ -2,6 +2,7 @@
 
 AWS list prices, us-east-1, as of 2025-06 (from memory; not checked online here).
 docs/BENCHMARKS.md repeats the table; this is where the figures live."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -2,6 +2,7 @@
 is not set by the code, so units are computed from the items in each request and
 answer), SQS and Secrets Manager requests, and the trigger latency of the AI stages
 (the stream record whose image first calls for a stage -> that stage's message sent)."""
+
 from __future__ import annotations
 
 import base64
@@ -23,7 +24,7 @@ _deserializer = TypeDeserializer()
 def attribute_size(value: dict[str, Any]) -> int:
     """Bytes of one DynamoDB JSON value, by DynamoDB's item-size rules (numbers about
     one byte per two digits plus one; sets and lists 3 bytes plus one per element)."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return len(inner.encode("utf-8"))
     if kind == "N":
@@ -60,7 +61,9 @@ def _write_units(size: int) -> float:
 def _update_size(request: dict[str, Any]) -> int:
     """An update's item size is not in the request: the key plus the values it sets
     (a lower bound; an item grown past 1 KB is under-counted)."""
-    return item_size(request.get("Key")) + sum(attribute_size(v) for v in (request.get("ExpressionAttributeValues") or {}).values())
+    return item_size(request.get("Key")) + sum(
+        attribute_size(v) for v in (request.get("ExpressionAttributeValues") or {}).values()
+    )
 
 
 def dynamodb_units(operation: str, request: dict[str, Any], answer: dict[str, Any]) -> tuple[float, float]:
@@ -69,9 +72,14 @@ def dynamodb_units(operation: str, request: dict[str, Any], answer: dict[str, An
     if operation == "GetItem":
         return _read_units(item_size(answer.get("Item")), consistent), 0.0
     if operation == "BatchGetItem":
-        consistent_by_table = {t: bool(spec.get("ConsistentRead")) for t, spec in (request.get("RequestItems") or {}).items()}
-        return sum(_read_units(item_size(item), consistent_by_table.get(table, False))
-                   for table, items in (answer.get("Responses") or {}).items() for item in items), 0.0
+        consistent_by_table = {
+            t: bool(spec.get("ConsistentRead")) for t, spec in (request.get("RequestItems") or {}).items()
+        }
+        return sum(
+            _read_units(item_size(item), consistent_by_table.get(table, False))
+            for table, items in (answer.get("Responses") or {}).items()
+            for item in items
+        ), 0.0
     if operation in ("Query", "Scan"):
         return _read_units(sum(item_size(item) for item in answer.get("Items") or []), consistent), 0.0
     if operation == "TransactGetItems":
@@ -166,8 +174,12 @@ class EdgeLog:
         elif event.operation == "ReceiveMessage":
             event.messages = len(answer.get("Messages") or [])
             event.sqs_requests = 1 if event.messages else 0  # empty polls are the mapping's, not a session's
-        elif event.operation in ("DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
-                                 "ChangeMessageVisibilityBatch"):
+        elif event.operation in (
+            "DeleteMessage",
+            "DeleteMessageBatch",
+            "ChangeMessageVisibility",
+            "ChangeMessageVisibilityBatch",
+        ):
             event.sqs_requests = 1
 
     def _ai_send(self, body: str, now: float) -> None:
@@ -205,5 +217,8 @@ class EdgeLog:
     def trigger_latencies(self, session_ids: set[str]) -> list[float]:
         """Seconds from the crossing stream record to the stage's message, per (session, stage)."""
         with self._lock:
-            return [sent - self.crossings[key] for key, sent in self.ai_sends.items()
-                    if key[0] in session_ids and key in self.crossings]
+            return [
+                sent - self.crossings[key]
+                for key, sent in self.ai_sends.items()
+                if key[0] in session_ids and key in self.crossings
+            ]

@@ -1,6 +1,7 @@
 """Cold start: each handler module's import time in a fresh interpreter, with its
 function's environment and Lambda's sys.path (code, then layers), median of N runs;
 beside the floor `import boto3` + Powertools' Logger measured the same way."""
+
 from __future__ import annotations
 
 import json
@@ -27,14 +28,20 @@ print(time.perf_counter() - started)
 def _import_once(paths: list[str], modules: Iterable[str], env: dict[str, str]) -> float:
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, json.dumps([paths, list(modules)])],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"import of {list(modules)} failed: {done.stderr.strip()[-500:]}")
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def import_times(functions: Iterable[DeployedFunction], base_env: dict[str, str], runs: int, log_dir) -> dict[str, float]:
+def import_times(
+    functions: Iterable[DeployedFunction], base_env: dict[str, str], runs: int, log_dir
+) -> dict[str, float]:
     """{"floor": s, "<stage dir>": s}: medians over `runs` fresh interpreters."""
     figures: dict[str, float] = {}
     floor_env: dict[str, str] = {}
@@ -49,8 +56,12 @@ def import_times(functions: Iterable[DeployedFunction], base_env: dict[str, str]
         figures[name] = round(statistics.median(_import_once(paths, [module], env) for _ in range(runs)), 4)
         floor_paths = list(spec.layer_dirs)
     if floor_env:
-        figures = {"floor": round(statistics.median(
-            _import_once(floor_paths, FLOOR_MODULES, floor_env) for _ in range(runs)), 4), **figures}
+        figures = {
+            "floor": round(
+                statistics.median(_import_once(floor_paths, FLOOR_MODULES, floor_env) for _ in range(runs)), 4
+            ),
+            **figures,
+        }
     return figures
 
 

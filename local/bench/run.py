@@ -1,4 +1,5 @@
 """Run bench scenarios on LocalSystem and gather their figures (see local/bench/__init__)."""
+
 from __future__ import annotations
 
 import math
@@ -67,10 +68,18 @@ def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda lin
 
     def system_for(viewer: str, catalogue: Any) -> Any:
         faults = {service: ServiceFaults(latency_ms=options.latency_ms.get(service, 0)) for service in UPSTREAMS}
-        return LocalSystem(SystemOptions(
-            viewer=viewer, faults=faults, upstream_rate_limits=rate_limits, concurrency=options.concurrency,
-            chunk_size=options.chunk_size, threshold=options.threshold, openai_api_key="", catalogue=catalogue,
-        ))
+        return LocalSystem(
+            SystemOptions(
+                viewer=viewer,
+                faults=faults,
+                upstream_rate_limits=rate_limits,
+                concurrency=options.concurrency,
+                chunk_size=options.chunk_size,
+                threshold=options.threshold,
+                openai_api_key="",
+                catalogue=catalogue,
+            )
+        )
 
     for viewer, scaled, names in _plan(wanted):  # start_moto empties moto's account each time
         on_line(f"starting a local system for {', '.join(names)}")
@@ -86,14 +95,24 @@ def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda lin
                 on_line(f"{name}: {figures['state']} in {figures['e2e_s']} s (bound {figures['bound_s']} s)")
             if not imports and options.import_runs > 0:
                 on_line(f"import times: {options.import_runs} fresh interpreters per handler")
-                imports = import_times(system.stack.functions.values(), system.engine.base_env,
-                                       options.import_runs, system.run_dir / "logs")
+                imports = import_times(
+                    system.stack.functions.values(),
+                    system.engine.base_env,
+                    options.import_runs,
+                    system.run_dir / "logs",
+                )
     floor = imports.get("floor")
     return {
-        "options": {"scenarios": wanted, "latency_ms": dict(options.latency_ms), "budget_rps": rate_limits,
-                    "engine_concurrency": options.concurrency, "in_chunk_parallelism": IN_CHUNK_PARALLELISM,
-                    "page_concurrency": PAGE_CONCURRENCY, "import_runs": options.import_runs,
-                    "warm_workers": options.warm_workers},
+        "options": {
+            "scenarios": wanted,
+            "latency_ms": dict(options.latency_ms),
+            "budget_rps": rate_limits,
+            "engine_concurrency": options.concurrency,
+            "in_chunk_parallelism": IN_CHUNK_PARALLELISM,
+            "page_concurrency": PAGE_CONCURRENCY,
+            "import_runs": options.import_runs,
+            "warm_workers": options.warm_workers,
+        },
         "prices": {"as_of": PRICES_AS_OF, "usd": PRICES_USD},
         "import_s": imports,
         "import_vs_floor": {name: round(s / floor, 2) for name, s in imports.items() if floor and name != "floor"},
@@ -134,35 +153,51 @@ class _ScaleHistories:
         from local.sandbox.viewers import ViewerProfile
 
         self.catalogue, generated = with_synthetic_shows(default_catalogue(), options.scale_shows)
-        profile = ViewerProfile("scale-100k", activities=options.scale_activities, shows=options.scale_shows,
-                                movies=50, seed=404)
+        profile = ViewerProfile(
+            "scale-100k", activities=options.scale_activities, shows=options.scale_shows, movies=50, seed=404
+        )
         self.big = build_viewer(profile, date.today(), generated)
         self.light = build_viewer("light", date.today(), default_catalogue())
 
 
-def _scenario(name: str, system: Any, edge: EdgeLog, viewer: str, options: BenchOptions,
-              rate_limits: Mapping[str, float | None], histories: _ScaleHistories | None,
-              results: dict[str, Any]) -> dict[str, Any]:
+def _scenario(
+    name: str,
+    system: Any,
+    edge: EdgeLog,
+    viewer: str,
+    options: BenchOptions,
+    rate_limits: Mapping[str, float | None],
+    histories: _ScaleHistories | None,
+    results: dict[str, Any],
+) -> dict[str, Any]:
     if name == "scale-100k":
         assert histories is not None
         return measure(system, edge, [lambda: system.start_session(activities=histories.big)], options, rate_limits)
     if name == "light(solo)":
         assert histories is not None
-        figures = measure(system, edge, [lambda: system.start_session(activities=histories.light)], options, rate_limits)
+        figures = measure(
+            system, edge, [lambda: system.start_session(activities=histories.light)], options, rate_limits
+        )
         results["_light_solo_e2e_s"] = figures["e2e_s"]
         return figures
     if name == "fairness":
         assert histories is not None
         big = system.start_session(activities=histories.big)
         _wait_enrichment_started(system, options.timeout_s)
-        figures = measure(system, edge, [lambda: system.start_session(activities=histories.light)], options,
-                          rate_limits, settle=False)
+        figures = measure(
+            system, edge, [lambda: system.start_session(activities=histories.light)], options, rate_limits, settle=False
+        )
         solo = results.pop("_light_solo_e2e_s", None)
         big_state = system.get_session(big)
         # Cancelled, its chunks stop before their next show, so the system stops soon after.
         httpx.post(f"{system.api_url}/sessions/{big}/cancel", timeout=60)
-        figures.update({"solo_e2e_s": solo, "vs_solo": round(figures["e2e_s"] / solo, 2) if solo else None,
-                        "beside": {"state": big_state.get("state"), "counters": big_state.get("counters")}})
+        figures.update(
+            {
+                "solo_e2e_s": solo,
+                "vs_solo": round(figures["e2e_s"] / solo, 2) if solo else None,
+                "beside": {"state": big_state.get("state"), "counters": big_state.get("counters")},
+            }
+        )
         return figures
     sessions = options.concurrent_sessions if name == "concurrent" else 1
     return measure(system, edge, [lambda: system.start_session(viewer=viewer)] * sessions, options, rate_limits)
@@ -171,15 +206,22 @@ def _scenario(name: str, system: Any, edge: EdgeLog, viewer: str, options: Bench
 def _wait_enrichment_started(system: Any, timeout_s: float) -> None:
     """Until the big session's chunks are being resolved (a queryShowData invocation ran)."""
     deadline = time.monotonic() + timeout_s
-    while not any(stage_name(system.stack.functions[r["function"]]) == "QueryShowData"
-                  for r in list(system.engine.invocations)):
+    while not any(
+        stage_name(system.stack.functions[r["function"]]) == "QueryShowData" for r in list(system.engine.invocations)
+    ):
         if time.monotonic() > deadline:
             raise TimeoutError("the big session never reached its show data stage")
         time.sleep(0.5)
 
 
-def measure(system: Any, edge: EdgeLog, starters: Sequence[Callable[[], str]], options: BenchOptions,
-            rate_limits: Mapping[str, float | None], settle: bool = True) -> dict[str, Any]:
+def measure(
+    system: Any,
+    edge: EdgeLog,
+    starters: Sequence[Callable[[], str]],
+    options: BenchOptions,
+    rate_limits: Mapping[str, float | None],
+    settle: bool = True,
+) -> dict[str, Any]:
     """The figures of the sessions `starters` start, over the window from the first
     start to the last finish (plus the engine going idle, with `settle`)."""
     sessions = len(starters)
@@ -202,18 +244,28 @@ def measure(system: Any, edge: EdgeLog, starters: Sequence[Callable[[], str]], o
     counters = [doc.get("counters") or {} for doc in documents.values()]
     shows = sum(int(c.get("totalShows") or 0) for c in counters)
     chunks = sum(int(c.get("totalChunks") or 0) for c in counters)
-    calls = {service: [t for t in sandbox.servers[service].arrival_times() if started_mono <= t <= ended_mono]
-             for service in UPSTREAMS}
+    calls = {
+        service: [t for t in sandbox.servers[service].arrival_times() if started_mono <= t <= ended_mono]
+        for service in UPSTREAMS
+    }
     call_counts = {service: len(times) for service, times in calls.items()}
     call_counts["openai"] = 0  # not sandboxed; without a key the AI stages use their rules
 
     concurrency = _stage_concurrency(system, options.concurrency)
-    bound = lower_bound(BoundInputs(
-        latency_s={service: ms / 1000 for service, ms in options.latency_ms.items()},
-        calls=call_counts, budget_rps=rate_limits, shows=shows, chunks=chunks, sessions=sessions,
-        page_concurrency=PAGE_CONCURRENCY, show_data_concurrency=concurrency.get("QueryShowData", 1),
-        rt_concurrency=concurrency.get("CrawlRottenTomatoes", 1), in_chunk_parallelism=IN_CHUNK_PARALLELISM,
-    ))
+    bound = lower_bound(
+        BoundInputs(
+            latency_s={service: ms / 1000 for service, ms in options.latency_ms.items()},
+            calls=call_counts,
+            budget_rps=rate_limits,
+            shows=shows,
+            chunks=chunks,
+            sessions=sessions,
+            page_concurrency=PAGE_CONCURRENCY,
+            show_data_concurrency=concurrency.get("QueryShowData", 1),
+            rt_concurrency=concurrency.get("CrawlRottenTomatoes", 1),
+            in_chunk_parallelism=IN_CHUNK_PARALLELISM,
+        )
+    )
     invocations = engine.invocations[first_invocation:]
     functions = _per_function(system, invocations)
     events = edge.window(started_wall, ended_wall)
@@ -233,7 +285,9 @@ def measure(system: Any, edge: EdgeLog, starters: Sequence[Callable[[], str]], o
     return {
         "sessions": sessions,
         "state": states.pop() if len(states) == 1 else "MIXED",
-        "shows": shows, "chunks": chunks, "activities": sum(int(c.get("activities") or 0) for c in counters),
+        "shows": shows,
+        "chunks": chunks,
+        "activities": sum(int(c.get("activities") or 0) for c in counters),
         "e2e_s": slowest,
         "e2e_s_per_session": sorted(e2e.values()),
         "bound_s": bound["bound_s"],
@@ -246,8 +300,11 @@ def measure(system: Any, edge: EdgeLog, starters: Sequence[Callable[[], str]], o
         "upstream_calls": call_counts,
         "peak_rps": {service: peak_rps(times) for service, times in calls.items()},
         "budget_rps": dict(rate_limits),
-        "dynamodb": {"read_units": round(usage["read_units"], 1), "write_units": round(usage["write_units"], 1),
-                     "requests": _count_by_operation(e for e in events if e.service == "dynamodb" and e.from_function)},
+        "dynamodb": {
+            "read_units": round(usage["read_units"], 1),
+            "write_units": round(usage["write_units"], 1),
+            "requests": _count_by_operation(e for e in events if e.service == "dynamodb" and e.from_function),
+        },
         "sqs_requests": usage["sqs_requests"],
         "api_requests": usage["api_requests"],
         "secrets_manager_calls": usage["secrets_calls"],
@@ -262,7 +319,9 @@ def measure(system: Any, edge: EdgeLog, starters: Sequence[Callable[[], str]], o
     }
 
 
-def _wait_all(system: Any, session_ids: list[str], timeout_s: float, poll_s: float = 0.5) -> dict[str, tuple[dict, float]]:
+def _wait_all(
+    system: Any, session_ids: list[str], timeout_s: float, poll_s: float = 0.5
+) -> dict[str, tuple[dict, float]]:
     """{session: (final document, time.monotonic() it was first seen finished)}."""
     from local.system import FINISHED_STATES
 

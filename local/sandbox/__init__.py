@@ -10,8 +10,8 @@ from typing import Self
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from local.sandbox.connect import ConnectSandbox, fresh_data_key
 from local.sandbox.catalogue import Catalogue, default_catalogue, load_catalogue
+from local.sandbox.connect import ConnectSandbox, fresh_data_key
 from local.sandbox.faults import Faults
 from local.sandbox.gandalf import GandalfSandbox
 from local.sandbox.rottentomatoes import RottenTomatoesSandbox

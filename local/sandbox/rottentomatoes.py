@@ -11,11 +11,10 @@ from html import escape
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from tvreport.text import normalize_title
-
 from local.sandbox.catalogue import Catalogue, Movie, RottenTomatoesEntry, Show
 from local.sandbox.faults import Faults
 from local.sandbox.server import SandboxServer
+from tvreport.text import normalize_title
 
 SITE = "https://www.rottentomatoes.com"
 MAX_ROWS_PER_GROUP = 10
@@ -186,10 +185,12 @@ class RottenTomatoesSandbox(SandboxServer):
         groups = []
         if movies:
             groups.append(
-                _group("movie", [_movie_row(movie, normalize_title(movie.title).replace(" ", "_")) for movie in movies[:MAX_ROWS_PER_GROUP]])
+                _group("movie", [_movie_row(movie, normalize_title(movie.title).replace(" ", "_"))
+                                 for movie in movies[:MAX_ROWS_PER_GROUP]])
             )
         if shows:
-            groups.append(_group("tvSeries", [_tv_row(show, show.rotten_tomatoes) for show in shows[:MAX_ROWS_PER_GROUP]]))  # type: ignore[arg-type]
+            rows = [_tv_row(show, show.rotten_tomatoes) for show in shows[:MAX_ROWS_PER_GROUP]]  # type: ignore[arg-type]
+            groups.append(_group("tvSeries", rows))
         body = "\n".join(groups) or '<p data-qa="search-no-results">Sorry, no results found for this search.</p>'
         header = f'<search-page-header search-term="{escape(raw_query)}"></search-page-header>\n'
         return _html(_page(f"Search Results for \u201c{raw_query}\u201d | Rotten Tomatoes", header + body))

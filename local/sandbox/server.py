@@ -16,9 +16,8 @@ from werkzeug.routing import Map
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from tvreport.observability import logger
-
 from local.sandbox.faults import FaultInjector, FaultKind, Faults
+from tvreport.observability import logger
 
 Handler = Callable[..., Response]
 SHUTDOWN_POLL_S = 0.05  # how often serve_forever checks for stop(); werkzeug's 0.5 s slows teardown
@@ -58,7 +57,8 @@ class SandboxServer:
     def start(self) -> Self:
         if self._server is not None:
             return self
-        self._server = make_server("127.0.0.1", 0, self._wsgi_app, threaded=True, request_handler=_QuietRequestHandler)
+        self._server = make_server("127.0.0.1", 0, self._wsgi_app,  # type: ignore[arg-type]  # a WSGI app
+                                   threaded=True, request_handler=_QuietRequestHandler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": SHUTDOWN_POLL_S},
@@ -127,7 +127,7 @@ class SandboxServer:
             return self.not_found_response(request)
         except HTTPException as exc:  # e.g. 405 for a GET on a POST-only endpoint
             self._count("rejected")
-            return exc.get_response(request.environ)  # type: ignore[return-value]
+            return exc.get_response(request.environ)
         self._count(endpoint)
 
         if self.faults.latency_ms:

@@ -10,11 +10,10 @@ import zlib
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from tvreport.text import normalize_title
-
 from local.sandbox.catalogue import TMDB_GENRE_IDS, Catalogue, Show
 from local.sandbox.faults import Faults
 from local.sandbox.server import SandboxServer
+from tvreport.text import normalize_title
 
 PAGE_SIZE = 20  # TMDB's fixed page size
 UNSCRIPTED_TYPES = {"Reality": "Reality", "Documentary": "Documentary", "Talk": "Talk Show", "News": "News"}

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from local.sandbox.catalogue import Catalogue, Show, default_catalogue
 from tvreport.activity import Activity
 from tvreport.netflix.csv_reader import read_netflix_csv
 from tvreport.netflix.titles import TitleError, parse_title, series_names
-
-from local.sandbox.catalogue import Catalogue, Show, default_catalogue
 
 GANDALF_DATE_FORMAT = "%d/%m/%Y"  # the schema's documented DD/MM/YYYY
 HISTORY_SPAN_DAYS = 4 * 365
@@ -125,7 +124,7 @@ def build_viewer(profile: ViewerProfile | str, today: date, catalogue: Catalogue
     allocation = _allocate_plays(rng, shows, round(episode_plays / (1 + REWATCH_SHARE)))
 
     plays: list[tuple[str, date, list[dict[str, str]]]] = []
-    for show, episodes in zip(shows, allocation):
+    for show, episodes in zip(shows, allocation, strict=False):
         subject = [] if show.tmdb_missing else _subject(show, with_tvdb=rng.random() < 0.5)
         plays.extend((title, day, subject) for title, day in _show_plays(rng, show, episodes, today))
     for movie in rng.sample(catalogue.movies, min(profile.movies, len(catalogue.movies))):

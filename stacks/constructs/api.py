@@ -7,10 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_apigateway as apigateway
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
+from aws_cdk import Duration, RemovalPolicy, aws_apigateway as apigateway, aws_lambda as lambda_, aws_logs as logs
 from constructs import Construct
 
 # (method, path) pairs served by lambdas/api.

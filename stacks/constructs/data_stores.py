@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_s3 as s3
+from aws_cdk import Duration, RemovalPolicy, aws_dynamodb as dynamodb, aws_s3 as s3
 from constructs import Construct
 
 TTL_ATTRIBUTE = "expires_at"

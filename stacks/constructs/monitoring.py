@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
+from aws_cdk import (
+    Duration,
+    Stack,
+    aws_cloudwatch as cloudwatch,
+    aws_cloudwatch_actions as cw_actions,
+    aws_iam as iam,
+    aws_lambda as lambda_,
+    aws_sns as sns,
+    aws_sns_subscriptions as subscriptions,
+    aws_sqs as sqs,
+)
 from constructs import Construct
 
 from stacks.constructs.pipeline_function import METRICS_NAMESPACE
@@ -168,7 +171,7 @@ class Monitoring(Construct):
         description: str,
         comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     ) -> cloudwatch.Alarm:
-        alarm = metric.create_alarm(
+        alarm = metric.create_alarm(  # type: ignore[attr-defined]  # each Metric and MathExpression has it
             self,
             construct_id,
             threshold=threshold,
@@ -188,7 +191,8 @@ class Monitoring(Construct):
         graph = _graph
         widgets: list[list[cloudwatch.IWidget]] = [
             [
-                graph("Invocations per function", [f.metric_invocations(period=PERIOD) for f in self.functions.values()]),
+                graph("Invocations per function",
+                      [f.metric_invocations(period=PERIOD) for f in self.functions.values()]),
                 graph("Chunks done per stage", [self.custom(names.CHUNKS_DONE, d) for d in stage_dirs]),
             ],
             [

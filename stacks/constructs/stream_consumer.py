@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_sqs as sqs
+from aws_cdk import (
+    Duration,
+    aws_dynamodb as dynamodb,
+    aws_lambda as lambda_,
+    aws_lambda_event_sources as event_sources,
+    aws_sqs as sqs,
+)
 from constructs import Construct
 
 FAILURE_RETENTION = Duration.days(14)  # SQS maximum: time to look at what failed

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JSII_SILENCERS = ("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION")
 
 
-@lru_cache(maxsize=None)
+@cache
 def cli_output(*args: str) -> tuple[int, str, str]:
     """`python -m local run --json ARGS`, once per test session: exit code, stdout, stderr."""
     env = {key: value for key, value in os.environ.items() if key not in JSII_SILENCERS}

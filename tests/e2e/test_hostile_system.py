@@ -25,14 +25,14 @@ from typing import Any
 
 import httpx
 import pytest
-from tvreport.netflix.csv_reader import read_netflix_csv
-from tvreport.stages.history import group_plays
-from tvreport.text import normalize_title
 
 from local.aws_faults import uniform_faults
 from local.sandbox import build_viewer
 from local.sandbox.viewers import GANDALF_DATE_FORMAT, VIEWER_PROFILES, ViewerProfile
 from local.system import LocalSystem, ServiceFaults, SystemOptions
+from tvreport.netflix.csv_reader import read_netflix_csv
+from tvreport.stages.history import group_plays
+from tvreport.text import normalize_title
 
 pytestmark = pytest.mark.e2e
 
@@ -222,7 +222,7 @@ def _delete_in_flight(system: LocalSystem, stage: str, tries: int = 3) -> tuple[
 def test_a_delete_while_each_stage_is_in_flight_leaves_nothing(system: LocalSystem) -> None:
     """One session per stage, side by side, each deleted while its stage works."""
     with ThreadPoolExecutor(max_workers=len(DELETED_STAGES)) as pool:
-        results = dict(zip(DELETED_STAGES, pool.map(lambda stage: _delete_in_flight(system, stage), DELETED_STAGES)))
+        results = dict(zip(DELETED_STAGES, pool.map(lambda stage: _delete_in_flight(system, stage), DELETED_STAGES), strict=False))
     deleted_at = time.monotonic()
     for stage, (_, seen) in results.items():
         print(f"DELETE during {stage}: stages at the DELETE {json.dumps({k: v['percent'] for k, v in seen['stages'].items()})}")
@@ -262,7 +262,7 @@ def test_twenty_concurrent_mixed_sessions_complete_exactly_with_their_own_shows(
     with ThreadPoolExecutor(max_workers=4) as pool:
         documents = list(pool.map(lambda s: _wait_finished(system, s.session_id), starts))
     print(f"20 concurrent sessions finished in {time.monotonic() - began:.0f} s; aws {system.stats()['aws']}")
-    for started, document in zip(starts, documents):
+    for started, document in zip(starts, documents, strict=False):
         _assert_exact(document, system.get_report(started.session_id), started)
     assert system.stats()["aws"]["injected_total"] > 0
 

@@ -4,7 +4,6 @@ tests/conftest.py so integration tests share the one synth)."""
 from __future__ import annotations
 
 import pytest
-
 from aws_cdk.assertions import Template
 
 from stacks.config import PipelineConfig

@@ -8,11 +8,10 @@ import zipfile
 
 import boto3
 import pytest
-from moto import mock_aws
-from moto.cloudformation.parsing import get_model_map
-
 from aws_cdk.assertions import Template
 from cfnlint.api import lint_all
+from moto import mock_aws
+from moto.cloudformation.parsing import get_model_map
 
 from app import STACK_NAME, build_app, project_context
 from stacks.layers import pip_install_command

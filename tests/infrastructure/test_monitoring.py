@@ -162,9 +162,7 @@ def test_the_dashboard_shows_throughput_failures_upstreams_and_outcomes(queries:
 
 def test_an_alarm_email_is_a_deploy_option() -> None:
     """Off by default (above); with an address, one email subscription to the topic."""
-    from aws_cdk import App, Stack
-    from aws_cdk import aws_lambda as lambda_
-    from aws_cdk import aws_sqs as sqs
+    from aws_cdk import App, Stack, aws_lambda as lambda_, aws_sqs as sqs
     from aws_cdk.assertions import Template
 
     from stacks.constructs.monitoring import Monitoring, StageQueues

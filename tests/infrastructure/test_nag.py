@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from aws_cdk import Stack
-from aws_cdk import aws_sqs as sqs
+from aws_cdk import Stack, aws_sqs as sqs
 
 from app import make_app
 from stacks.nag import INCOMING_OBJECTS, REASONS, UPLOAD_OBJECTS

@@ -6,9 +6,9 @@ import json
 import boto3
 import pytest
 
+from tests.integration.conftest import REGION
 from tests.support.events import api_event
 from tests.support.handlers import FakeContext, load_handler
-from tests.integration.conftest import REGION
 from tvreport import env_keys
 
 # what a session created without a dataKey needs for its connectUrl

@@ -3,7 +3,6 @@ connectUrl, the callback that starts the session once and redirects, the web pag
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest

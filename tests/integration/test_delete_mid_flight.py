@@ -21,10 +21,9 @@ from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionGone, SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
-from tvreport.session_model import DELETED_STATE, Stage, State, session_pk
+from tvreport.session_model import DELETED_STATE, Stage, session_pk
 from tvreport.stages import crawl_rotten_tomatoes, purge, query_activities
 from tvreport.stages.tracker import TrackerDeps
-
 
 
 def later():

@@ -5,8 +5,8 @@ import json
 
 import boto3
 
-from tests.support.handlers import FakeContext, load_handler
 from tests.integration.conftest import REGION
+from tests.support.handlers import FakeContext, load_handler
 from tvreport import env_keys
 from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository

@@ -20,8 +20,8 @@ from tvreport.clients import http as http_module
 from tvreport.clients.http import RetryPolicy
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.clients.tmdb import TmdbClient
-from tvreport.observability import logger
 from tvreport.messages import ActivitiesRequest, RtChunk, RtShowRef, ShowChunk, ShowRef
+from tvreport.observability import logger
 from tvreport.records import CachedShow
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
@@ -92,7 +92,7 @@ def test_query_show_data_upstream_failures_log_ids_not_titles(moto_tables, logge
                       retry=NO_WAIT)
     deps = query_show_data.ShowDataDeps(repo, ViewingRepository(moto_tables["viewing"], 1),
                                         ShowCacheRepository(moto_tables["show_cache"], 30), rt_queue, lambda: tmdb)
-    shows = [ShowRef(show_key=slug, title=title) for slug, title in zip(SLUGS, TITLES)]
+    shows = [ShowRef(show_key=slug, title=title) for slug, title in zip(SLUGS, TITLES, strict=False)]
     query_show_data.handle(ShowChunk(session_id=session_id, chunk_id=0, shows=shows), deps)
     text = logged()
     assert "show lookup failed" in text and "upstream call failed" in text
@@ -117,7 +117,7 @@ def test_crawl_failures_and_misses_log_no_title_nor_page_slug(moto_tables, logge
     for i, title in enumerate(TITLES):  # what query_show_data cached before the crawl
         cache.put_show(CachedShow(tmdb_id=i + 1, name=title, overview=f"{title}, a drama"))
     deps = crawl_rotten_tomatoes.CrawlDeps(repo, cache, lambda: rt)
-    shows = [RtShowRef(show_key=slug, title=title, tmdb_id=i + 1) for i, (slug, title) in enumerate(zip(SLUGS, TITLES))]
+    shows = [RtShowRef(show_key=slug, title=title, tmdb_id=i + 1) for i, (slug, title) in enumerate(zip(SLUGS, TITLES, strict=False))]
     crawl_rotten_tomatoes.handle(RtChunk(session_id=session_id, chunk_id=0, shows=shows), deps)
     text = logged()
     assert "rt series not found" in text

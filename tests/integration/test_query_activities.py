@@ -19,7 +19,6 @@ from tvreport.stages import query_activities
 from tvreport.stages.query_activities import ActivitiesDeps
 
 
-
 @pytest.fixture(scope="module")
 def sandbox():
     with Sandbox() as running:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict, deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.parsers import create_parser
@@ -53,7 +54,7 @@ class Edge:
         service_id = client.meta.service_model.service_id.hyphenize()
         client.meta.events.register_first(f"before-call.{service_id}", self._before_call)
 
-    def answer(self, operation: str, *answers: Answer) -> "Edge":
+    def answer(self, operation: str, *answers: Answer) -> Edge:
         self._answers[operation].extend(answers)
         return self
 

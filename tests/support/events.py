@@ -30,3 +30,15 @@ def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:1234567
                        "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1700000000000"},
         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
         "awsRegion": "us-east-1"} for i, body in enumerate(bodies)]}
+
+
+def stream_event(new_images: list[dict[str, Any]],
+                 stream_arn: str = "arn:aws:dynamodb:us-east-1:123456789012:table/sessions/stream/2026-01-01T00:00:00.000"
+                 ) -> dict[str, Any]:
+    """A DynamoDB Streams batch of MODIFY records (NEW_AND_OLD_IMAGES), images in DynamoDB JSON."""
+    return {"Records": [{
+        "eventID": uuid.uuid4().hex, "eventName": "MODIFY", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1", "eventSourceARN": stream_arn,
+        "dynamodb": {"ApproximateCreationDateTime": 1700000000, "Keys": {"pk": image["pk"], "sk": image["sk"]},
+                     "NewImage": image, "OldImage": image, "SequenceNumber": str(100 + i), "SizeBytes": 100,
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"}} for i, image in enumerate(new_images)]}

@@ -1,8 +1,7 @@
 """The trigger rules as pure functions of the session item."""
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from tvreport.progress import Decision, decide, is_ready, stage_percentages
 from tvreport.session_model import SessionView, Stage

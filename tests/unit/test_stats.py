@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from tvreport.records import CachedShow, CastMember, ViewingRecord
 from tvreport.stats import (

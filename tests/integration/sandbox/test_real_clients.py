@@ -6,11 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from local.sandbox import Sandbox
 from tvreport.clients.gandalf import GandalfClient
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.clients.tmdb import TmdbClient
-
-from local.sandbox import Sandbox
 
 from .conftest import TMDB_KEY
 

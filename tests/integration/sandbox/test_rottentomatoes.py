@@ -14,9 +14,8 @@ from local.sandbox.rottentomatoes import RottenTomatoesSandbox
 
 @pytest.fixture(scope="module")
 def rt(catalogue: Catalogue) -> Iterator[httpx.Client]:
-    with RottenTomatoesSandbox(catalogue) as server:
-        with httpx.Client(base_url=server.url, timeout=5) as client:
-            yield client
+    with RottenTomatoesSandbox(catalogue) as server, httpx.Client(base_url=server.url, timeout=5) as client:
+        yield client
 
 
 def _rows(html: str, kind: str) -> list:

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from tvreport.netflix.titles import parse_title, series_names
-
 from local.sandbox.catalogue import Catalogue
 from local.sandbox.viewers import build_viewer, viewer_from_netflix_csv
+from tvreport.netflix.titles import parse_title, series_names
 
 from .conftest import REAL_FIXTURES, TODAY
 

@@ -5,8 +5,7 @@ import json
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from tests.unit.clients.support import ScriptedTransport, metric_count
 from tvreport.clients.ai import BffPick, StarSignPick, TvPersonalityAI

@@ -29,6 +29,7 @@ from tvreport.clients.gandalf import (
     verify_signature,
 )
 
+
 def client_with(transport: httpx.MockTransport, retry=None, max_concurrency: int = 4) -> GandalfClient:
     return GandalfClient(
         ENDPOINT, PRIVATE_KEY_HEX, http=httpx.Client(transport=transport), max_concurrency=max_concurrency, retry=retry

@@ -2,13 +2,13 @@
 accounts for every data row."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
 from datetime import date
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from tvreport.netflix.csv_reader import CsvFormatError, read_netflix_csv, read_netflix_csv_detailed
 from tvreport.netflix.dates import detect_date_format, parse_date
@@ -56,19 +56,15 @@ def test_detect_and_parse_date_fail_only_in_documented_ways(values: list[str], d
     if guess.fmt is None:
         return
     for value in values:
-        try:
+        with contextlib.suppress(ValueError):
             assert isinstance(parse_date(value, guess.fmt), date)
-        except ValueError:
-            pass
 
 
 @SETTINGS
 @given(st.text())
 def test_read_netflix_csv_fails_only_with_csv_format_error(text: str) -> None:
-    try:
+    with contextlib.suppress(CsvFormatError):
         read_netflix_csv(text)
-    except CsvFormatError:
-        pass
 
 
 @SETTINGS
@@ -102,7 +98,7 @@ def exports(draw: st.DrawFn) -> tuple[str, str, list[tuple[str, date | None]]]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(["Title", "Date"])
-    for (title, when), junk_value in zip(rows, junk):
+    for (title, when), junk_value in zip(rows, junk, strict=False):
         writer.writerow([title, when.strftime(fmt) if when else junk_value])
     return buffer.getvalue(), fmt, rows
 
@@ -132,7 +128,7 @@ def test_every_data_row_is_an_activity_or_a_rejection_on_its_line(export: tuple[
 
     assert len(result.activities) + len(result.rejected) == len(rows)
     assert sorted(read.activity_lines + [row.line for row in result.rejected]) == expected_lines
-    for line, activity in zip(read.activity_lines, result.activities):
+    for line, activity in zip(read.activity_lines, result.activities, strict=False):
         title, when = rows[expected_lines.index(line)]
         assert activity.title == " ".join(title.split())
         if result.date_format == fmt:

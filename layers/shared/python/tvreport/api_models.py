@@ -100,7 +100,7 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def responses(success: dict[int, tuple[type[BaseModel], str]], *errors: int) -> dict[int, dict[str, Any]]:
+def responses(success: dict[int, tuple[type[BaseModel], str]], *errors: int) -> dict[int, Any]:
     """The `responses` of a route: its success answers and the error codes it may give
     (422 always: the resolver validates every request)."""
     documented = {code: json_content(model, text) for code, (model, text) in success.items()}

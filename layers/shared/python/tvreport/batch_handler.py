@@ -6,15 +6,19 @@ session is gone (SessionGone) is acknowledged: it has nothing left to do.
 X-Ray and the function's log outlive DELETE /sessions, and an exception's message
 can quote its record (a pydantic error's `input_value`, a show title): traces get
 no responses and no exception text, only the exception's type, and a batch whose
-every record failed ends with an error that names types and counts only."""
+every record failed ends with an error that names types and counts only.
+
+The handler carries its `processor`, so a test reads the failed messages of the last batch."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -24,6 +28,12 @@ from tvreport.session_model import SessionGone
 
 M = TypeVar("M", bound=BaseModel)
 RecordHandler = Callable[[Any, LambdaContext], None]
+
+
+class BatchHandler(Protocol):
+    processor: BatchProcessor  # the last batch's success_messages / fail_messages
+
+    def __call__(self, event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse: ...
 
 
 class BatchFailed(RuntimeError):
@@ -39,7 +49,7 @@ def parse_message(record: SQSRecord, model: type[M]) -> M:
     return message
 
 
-def batch_handler(on_record: RecordHandler, event_type: EventType = EventType.SQS) -> Callable[[dict, LambdaContext], dict]:
+def batch_handler(on_record: RecordHandler, event_type: EventType = EventType.SQS) -> BatchHandler:
     processor = BatchProcessor(event_type=event_type)
 
     @tracer.capture_method(capture_response=False, capture_error=False)
@@ -66,7 +76,7 @@ def batch_handler(on_record: RecordHandler, event_type: EventType = EventType.SQ
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
     @metrics.log_metrics
-    def handler(event: dict, context: LambdaContext) -> dict:
+    def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         try:
             return process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                             context=context)
@@ -75,4 +85,5 @@ def batch_handler(on_record: RecordHandler, event_type: EventType = EventType.SQ
             summary = ", ".join(f"{count} {name}" for name, count in sorted(types.items()))
             raise BatchFailed(f"every record of the batch failed: {summary}") from None
 
-    return handler
+    handler.processor = processor
+    return cast(BatchHandler, handler)

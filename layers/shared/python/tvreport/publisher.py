@@ -1,7 +1,7 @@
 """Sends stage messages (one model per queue) in batches of ten."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 

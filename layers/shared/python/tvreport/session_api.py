@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from botocore.exceptions import ClientError
-
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from tvreport import aws, publisher
@@ -71,7 +70,7 @@ class StartFailed(RuntimeError):
     otherwise the session is marked FAILED so it never waits for work never sent."""
 
 
-_DATA_KEY_DOC = {"maxLength": MAX_DATA_KEY_CHARS, "minLength": 1}
+_DATA_KEY_DOC: dict[str, Any] = {"maxLength": MAX_DATA_KEY_CHARS, "minLength": 1}
 
 
 def _check_data_key(key: SecretStr | None) -> None:
@@ -99,7 +98,7 @@ class CreateSessionBody(BaseModel):
                     "with another body it is a 409")
 
     @model_validator(mode="after")
-    def one_source(self) -> "CreateSessionBody":
+    def one_source(self) -> CreateSessionBody:
         given = [name for name in ("dataKey", "netflixCsv", "uploadId") if getattr(self, name) is not None]
         if len(given) > 1:
             raise ValueError(f"give one of dataKey, netflixCsv or uploadId, not {' and '.join(given)}")
@@ -112,7 +111,7 @@ class CreateSessionBody(BaseModel):
         fields = {"dataKey": self.dataKey and self.dataKey.get_secret_value(),
                   "netflixCsv": self.netflixCsv, "uploadId": self.uploadId}
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(f"{self.clientToken}\n{canonical}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{self.clientToken}\n{canonical}".encode()).hexdigest()
 
 
 class ConnectBody(BaseModel):
@@ -120,7 +119,7 @@ class ConnectBody(BaseModel):
     dataKey: SecretStr = Field(json_schema_extra=_DATA_KEY_DOC)
 
     @model_validator(mode="after")
-    def not_empty(self) -> "ConnectBody":
+    def not_empty(self) -> ConnectBody:
         _check_data_key(self.dataKey)
         return self
 
@@ -144,7 +143,8 @@ class SessionService:
         request_digest = body.digest() if body.clientToken else None
         # A token already used: the same request (else ClientTokenReused) is a replay,
         # whose export was checked (and an upload moved) the first time.
-        replay = bool(body.clientToken) and self.sessions.token_session(body.clientToken, request_digest) is not None
+        replay = bool(body.clientToken) and self.sessions.token_session(
+            body.clientToken, request_digest) is not None  # type: ignore[arg-type]  # bool() narrows it
         if body.netflixCsv is not None and not replay:
             _check_export(body.netflixCsv, self.max_shows)
         if body.uploadId is not None and not replay:
@@ -230,12 +230,14 @@ class SessionService:
         DELETE removes it; an upload is moved there (S3 has no rename)."""
         s3 = aws.client("s3")
         if body.uploadId is None:
-            s3.put_object(Bucket=self.uploads_bucket, Key=key, Body=body.netflixCsv.encode("utf-8"),
+            s3.put_object(Bucket=self.uploads_bucket, Key=key,  # the model requires one of the two
+                          Body=body.netflixCsv.encode("utf-8"),  # type: ignore[union-attr]
                           ContentType="text/csv")
             return
         source = _incoming_key(body.uploadId)
         try:
-            s3.copy_object(Bucket=self.uploads_bucket, Key=key, CopySource={"Bucket": self.uploads_bucket, "Key": source})
+            s3.copy_object(Bucket=self.uploads_bucket, Key=key,
+                           CopySource={"Bucket": self.uploads_bucket, "Key": source})
         except ClientError as error:  # a replay: moved already, if the session's copy is there
             if error.response["Error"]["Code"] not in ("404", "NoSuchKey"):
                 raise
@@ -302,7 +304,7 @@ def _start_pending(view: SessionView) -> bool:
 
 def _digest(session_id: str, source: str, payload: bytes) -> str:
     """What a replay must match to re-send a start (salted by the session id)."""
-    return hashlib.sha256(f"{session_id}\n{source}\n".encode("utf-8") + payload).hexdigest()
+    return hashlib.sha256(f"{session_id}\n{source}\n".encode() + payload).hexdigest()
 
 
 def _create_digest(session_id: str, body: CreateSessionBody) -> str:
@@ -343,7 +345,8 @@ def session_document(view: SessionView) -> dict[str, Any]:
     item = from_dynamo(dict(view.item))
     percents = stage_percentages(view)
     stages: dict[str, dict[str, Any]] = {name: {"percent": percents[stage]} for stage, name in _STAGE_NAMES.items()}
-    for stage, counters in ((Stage.QUERY_SHOW_DATA, view.show_data), (Stage.CRAWL_ROTTEN_TOMATOES, view.rotten_tomatoes)):
+    for stage, counters in ((Stage.QUERY_SHOW_DATA, view.show_data),
+                            (Stage.CRAWL_ROTTEN_TOMATOES, view.rotten_tomatoes)):
         stages[_STAGE_NAMES[stage]].update(showsDone=counters.shows_done, showsFailed=counters.shows_failed,
                                            chunksDone=counters.chunks_done, chunksFailed=counters.chunks_failed)
     stages["queryActivities"].update(pagesDone=view.activity_pages_done, pagesTotal=view.activity_pages_total)

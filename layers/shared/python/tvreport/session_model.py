@@ -5,10 +5,11 @@ The same view is built from a DynamoDB stream image (tracker) and from a GetItem
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 
 class State(str, Enum):
@@ -119,7 +120,7 @@ class SessionView:
         return self.total_chunks is not None
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> "SessionView":
+    def from_item(cls, item: Mapping[str, Any]) -> SessionView:
         """Raises SessionGone for a tombstone or an item without a public state (a
         stray write must never pass for a session)."""
         if item.get("state") not in _PUBLIC_STATES:

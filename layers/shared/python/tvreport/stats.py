@@ -202,8 +202,8 @@ def _episodes_by_month(history_shows: list[ViewingRecord]) -> list[MonthCount]:
     with a play (zeros included, so a chart's gaps are real gaps)."""
     totals: dict[str, int] = defaultdict(int)
     for record in history_shows:
-        for month, plays in record.plays_by_month.items():
-            totals[month] += plays
+        for month_key, plays in record.plays_by_month.items():
+            totals[month_key] += plays
     if not totals:
         return []
     year, month = map(int, min(totals).split("-"))

@@ -5,8 +5,9 @@ claims and sends are in tvreport.stages.chunk_waves."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from tvreport.session_model import SessionView, State
 

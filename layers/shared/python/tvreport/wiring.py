@@ -4,7 +4,7 @@ secret and a network handle."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from tvreport import aws
 from tvreport.repositories.sessions import SessionRepository
@@ -13,17 +13,25 @@ from tvreport.repositories.viewing import ViewingRepository
 from tvreport.secrets import get_secret
 from tvreport.session_model import Stage
 from tvreport.settings import (
-    ActivitiesSettings, AiSettings, ApiEdgeSettings, ApiSettings, CrawlSettings, DeadLetterSettings, PipelineSettings,
-    ShowDataSettings, TableSettings, TriggerSettings,
+    ActivitiesSettings,
+    AiSettings,
+    ApiEdgeSettings,
+    ApiSettings,
+    CrawlSettings,
+    DeadLetterSettings,
+    PipelineSettings,
+    ShowDataSettings,
+    TableSettings,
+    TriggerSettings,
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def tables() -> TableSettings:
     return TableSettings.from_env()
 
 
-@lru_cache(maxsize=None)
+@cache
 def pipeline() -> PipelineSettings:
     return PipelineSettings.from_env()
 
@@ -54,7 +62,7 @@ def activities_deps():
 
     @lru_cache(maxsize=1)
     def gandalf() -> GandalfClient:
-        return GandalfClient(settings.gandalf_url, get_secret("gandalf"))
+        return GandalfClient(settings.gandalf_url, get_secret("gandalf"))  # type: ignore[arg-type]  # required=True
 
     return ActivitiesDeps(sessions(), viewing(), settings.activities_queue_url, settings.show_data_queue_url,
                           pipeline().chunk_size, gandalf, read_upload(settings.uploads_bucket),
@@ -69,7 +77,7 @@ def show_data_deps():
 
     @lru_cache(maxsize=1)
     def tmdb() -> TmdbClient:
-        return TmdbClient(settings.tmdb_url, get_secret("tmdb"))
+        return TmdbClient(settings.tmdb_url, get_secret("tmdb"))  # type: ignore[arg-type]  # required=True
 
     return ShowDataDeps(sessions(), viewing(), show_cache(), settings.rt_queue_url, tmdb, settings.show_data_queue_url)
 

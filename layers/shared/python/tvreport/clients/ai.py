@@ -206,7 +206,8 @@ class TvPersonalityAI:
         except openai.AuthenticationError as exc:
             # A wrong key: the report still comes (rules), but an operator must see it.
             count_auth_failure("openai")
-            logger.error("openai refused the API key; using rules", extra={"upstream": "openai", "status": exc.status_code})
+            logger.error("openai refused the API key; using rules",
+                         extra={"upstream": "openai", "status": exc.status_code})
             raise KeyRefused("api error: AuthenticationError") from exc
         except openai.OpenAIError as exc:
             raise UnusableAnswer(f"api error: {type(exc).__name__}") from exc

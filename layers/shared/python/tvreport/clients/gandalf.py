@@ -4,10 +4,9 @@ Every request carries `X-Gandalf-Signature`: base64 of the DER ECDSA secp256k1
 signature over SHA-256 of the exact body bytes sent."""
 from __future__ import annotations
 
-import contextvars  # the call deadline follows each page into the pool
-
 import base64
 import binascii
+import contextvars  # the call deadline follows each page into the pool
 import json
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -176,14 +175,16 @@ class GandalfClient:
         executor = ThreadPoolExecutor(max_workers=self._max_concurrency, thread_name_prefix="gandalf")
         try:
             for page in pending_pages:
-                in_flight.append(executor.submit(contextvars.copy_context().run, self.fetch_page, data_key, page, limit))
+                in_flight.append(
+                    executor.submit(contextvars.copy_context().run, self.fetch_page, data_key, page, limit))
                 if len(in_flight) >= self._max_concurrency:
                     break
             while in_flight:
                 yield in_flight.popleft().result()
                 next_page = next(pending_pages, None)
                 if next_page is not None:
-                    in_flight.append(executor.submit(contextvars.copy_context().run, self.fetch_page, data_key, next_page, limit))
+                    in_flight.append(
+                        executor.submit(contextvars.copy_context().run, self.fetch_page, data_key, next_page, limit))
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
 

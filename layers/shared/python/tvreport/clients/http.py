@@ -7,12 +7,12 @@ import contextlib
 import contextvars
 import functools
 import json
-import os
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -22,8 +22,8 @@ from aws_lambda_powertools.metrics.exceptions import SchemaValidationError
 from pyrate_limiter import Duration, Limiter, Rate
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
 from tvreport import env_keys
+from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
 from tvreport.observability import logger, metrics
 
 T = TypeVar("T")
@@ -161,8 +161,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def check_status(service: str, response: httpx.Response) -> httpx.Response:
@@ -215,7 +215,7 @@ class Upstream:
         `attempts` set."""
         policy = self.retry_policy
         retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts) | _stop_at_deadline,
+            stop=stop_after_attempt(policy.attempts) | _stop_at_deadline,  # type: ignore[operator]  # any callable
             wait=_wait_strategy(policy),
             retry=retry_if_exception_type(RetryableUpstreamError),
             sleep=policy.sleep,

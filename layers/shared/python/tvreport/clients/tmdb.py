@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -95,7 +95,7 @@ def parse_tv_details(payload: dict[str, Any]) -> CachedShow:
         popularity=float(payload["popularity"]) if payload.get("popularity") is not None else None,
         imdb_id=external_ids.get("imdb_id") or payload.get("imdb_id") or None,
         cast=parse_cast(payload),
-        fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
 

@@ -31,7 +31,7 @@ def summarize_netflix_csv(text: str) -> dict[str, Any]:
     series = series_names(activity.title for activity in activities)
 
     used: list[tuple[ParsedTitle, date]] = []
-    for activity, line in zip(activities, read.activity_lines):
+    for activity, line in zip(activities, read.activity_lines, strict=False):
         try:
             used.append((parse_title(activity.title, series), activity.watched_on))
         except TitleError as exc:

@@ -10,8 +10,9 @@ Every write to a session item carries a condition, so a stage that read the sess
 before a DELETE can never bring the item back (DELETE leaves a tombstone first)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -20,11 +21,29 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from tvreport import aws
 from tvreport.observability import SESSIONS_COMPLETED, SESSIONS_FAILED, count, logger
 from tvreport.repositories._dynamo import (
-    batch_delete, expires_at, iso, serialize_item, serialize_values, to_dynamo, utc_now,
+    batch_delete,
+    expires_at,
+    iso,
+    serialize_item,
+    serialize_values,
+    to_dynamo,
+    utc_now,
 )
 from tvreport.session_model import (
-    ACTIVE_SHARDS, COUNTER_PREFIX, DELETED_STATE, META_SK, TOMBSTONE_ACTIVE, TRIGGER_FLAG, SessionGone, SessionView,
-    Stage, State, active_shard, ledger_sk, session_pk, shard_value,
+    ACTIVE_SHARDS,
+    COUNTER_PREFIX,
+    DELETED_STATE,
+    META_SK,
+    TOMBSTONE_ACTIVE,
+    TRIGGER_FLAG,
+    SessionGone,
+    SessionView,
+    Stage,
+    State,
+    active_shard,
+    ledger_sk,
+    session_pk,
+    shard_value,
 )
 
 __all__ = ["ACTIVE_INDEX", "SessionGone", "SessionRepository"]
@@ -162,7 +181,7 @@ class SessionRepository:
             return session_id, True
         if 1 not in failed:  # the session put itself: an id that exists already
             raise RuntimeError("a session with this id exists already")
-        existing = self.token_session(client_token, request_digest)
+        existing = self.token_session(client_token, request_digest)  # type: ignore[arg-type]  # failed[1]: a token
         if existing is None:
             raise RuntimeError("session creation conflicted but no token item exists")
         return existing, False
@@ -364,7 +383,7 @@ class SessionRepository:
         concurrent retry won, or the session ended)."""
         chunk_stages = [Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES]
         keys = [{"pk": session_pk(session_id), "sk": ledger_sk(stage, chunk_id)} for stage in chunk_stages]
-        dead = [(stage, item) for stage, key in zip(chunk_stages, keys)
+        dead = [(stage, item) for stage, key in zip(chunk_stages, keys, strict=False)
                 if (item := self._table.get_item(Key=key, ConsistentRead=True).get("Item"))
                 and item.get("dead_lettered") is True]
         if not dead:

@@ -3,9 +3,10 @@ mapping a history's title to a TMDB id (or to "not found"), so each title is loo
 up upstream once for all users until it is older than the configured age."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 

@@ -2,8 +2,9 @@
 result once. A second message for the same session changes nothing."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
-from typing import Any, Callable
+from typing import Any
 
 from tvreport.clients.ai import TvPersonalityAI
 from tvreport.messages import AiStageRequest
@@ -37,7 +38,7 @@ def handle(message: AiStageRequest, deps: AiDeps) -> None:
 
 def _plain(pick: Any) -> dict[str, Any]:
     """A pick as the API shows it (camelCase keys, like the rest of the report)."""
-    data = asdict(pick) if is_dataclass(pick) else dict(pick.model_dump())
+    data = asdict(pick) if is_dataclass(pick) else dict(pick.model_dump())  # type: ignore[arg-type]  # an instance
     return {_camel(key): value for key, value in data.items()}
 
 

@@ -6,8 +6,9 @@ far), and only the last part counts the chunk (once, by chunk id)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
-from typing import Any, Callable
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -77,7 +78,8 @@ def _hand_off(message: RtChunk, index: int, scored: int, unscored: int, deps: Cr
 
 
 def _has_score(scores: dict[str, Any] | None) -> bool:
-    return bool(scores) and (scores.get("critics_score") is not None or scores.get("audience_score") is not None)
+    return bool(scores) and (scores.get("critics_score") is not None  # type: ignore[union-attr]  # bool() narrows
+                             or scores.get("audience_score") is not None)  # type: ignore[union-attr]
 
 
 def _scores_for(ref: RtShowRef, deps: CrawlDeps) -> dict[str, Any] | None:
@@ -114,4 +116,4 @@ def _cached_scores(cached: CachedShow) -> dict[str, Any]:
 def _as_dict(found: Any) -> dict[str, Any] | None:
     if found is None:
         return None
-    return asdict(found) if is_dataclass(found) else dict(found.model_dump())
+    return asdict(found) if is_dataclass(found) else dict(found.model_dump())  # type: ignore[arg-type]  # an instance

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, ShowChunk
-from aws_lambda_powertools.metrics import MetricUnit
-
 from tvreport.observability import UNREADABLE_DEAD_LETTERS, logger, metrics
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.session_model import SessionView, Stage

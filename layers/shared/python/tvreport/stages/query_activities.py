@@ -9,9 +9,11 @@ are rejected are decided once, over the whole history, when the last page is in.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
 from tvreport.clients.errors import PermanentUpstreamError, UpstreamAuthError
@@ -26,7 +28,6 @@ from tvreport.repositories.viewing import Activity, ItemTooLarge, ViewingReposit
 from tvreport.stages import chunk_waves
 from tvreport.stages.chunk_waves import chunk_messages  # also what an operator's chunk retry sends
 from tvreport.stages.history import count_by_kind, group_plays
-from aws_lambda_powertools.metrics import MetricUnit
 
 PAGE_LIMIT = 300  # the Gandalf schema's cap
 HANDOFF_MARGIN_MS = 60_000  # stop fetching with this much time left (a window of pages + writes)

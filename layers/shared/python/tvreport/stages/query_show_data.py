@@ -7,8 +7,8 @@ queue (a part carrying what was found); only the last part forwards and counts."
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 

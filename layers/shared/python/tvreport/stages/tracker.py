@@ -4,9 +4,10 @@ completes the session. The watchdog runs the same steps for quiet sessions, so a
 stream record lost after its retries leaves nothing undone."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -113,7 +113,7 @@ def resend_due(view: SessionView, stage: Stage) -> datetime:
     if recorded:
         return recorded
     claimed = _parse(view.item.get(f"{flag}_requested_at"))
-    return (claimed + RESEND_AFTER) if claimed else datetime.min.replace(tzinfo=timezone.utc)
+    return (claimed + RESEND_AFTER) if claimed else datetime.min.replace(tzinfo=UTC)
 
 
 def thresholds_met(view: SessionView) -> bool:
