@@ -11,8 +11,12 @@ from tests.e2e.test_cli_sessions import comparable
 
 pytestmark = pytest.mark.e2e
 
-HOSTILE = ("--viewer", "heavy", "--timeout-s", "1500", "--aws-faults", "0.05", "--race-duplicates",
-           "--error-rate", "0.1", "--seed", "7")
+# 5 % of every AWS call, as the issue asks; a heavy session makes only about 20
+# TransactWriteItems and 20 SendMessageBatch calls, so at 5 % either may draw no fault
+# at all (about 0.95^20 = 36 %): those two get 30 % so both families surely fire.
+HOSTILE = ("--viewer", "heavy", "--timeout-s", "1500",
+           "--aws-faults", "*=0.05,dynamodb:TransactWriteItems=0.3,sqs:SendMessageBatch=0.3",
+           "--race-duplicates", "--error-rate", "0.1", "--seed", "7")
 
 
 def _runs() -> tuple[dict, dict]:
