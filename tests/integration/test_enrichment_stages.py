@@ -2,7 +2,6 @@
 answer may and may not do to the shared show cache and to a session."""
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import boto3
@@ -11,6 +10,7 @@ import pytest
 
 from local.sandbox import Sandbox
 from tests.integration.conftest import REGION
+from tests.support.queues import drain
 from tests.unit.clients.support import real_text
 from tvreport.clients.errors import LOOKUP_ROUNDS
 from tvreport.clients.http import RetryPolicy, make_http_client
@@ -56,14 +56,6 @@ def start(sessions: SessionRepository, viewing: ViewingRepository, session_id: s
         viewing.put_record(session_id, key, title=key, kind="show", plays={"2024-01-01|1|Pilot"})
 
 
-def drain(queue_url: str) -> list[dict]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
 
 
 # ---- hole 9: one session's IMDB id must not decide a bare title for everyone -----

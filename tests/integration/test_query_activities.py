@@ -2,7 +2,6 @@
 hand-off when time runs low, and sessions that cannot succeed failing at once."""
 from __future__ import annotations
 
-import json
 import math
 
 import boto3
@@ -10,6 +9,7 @@ import pytest
 
 from local.sandbox import Sandbox, generate_gandalf_key
 from tests.integration.conftest import REGION
+from tests.support.queues import drain
 from tvreport.clients.gandalf import GandalfClient
 from tvreport.messages import ActivitiesRequest
 from tvreport.repositories.sessions import SessionRepository
@@ -37,16 +37,6 @@ def env(moto_tables, sandbox):
                               queues["show-data"], chunk_size=50, gandalf=lambda: client, read_upload=lambda key: b"")
 
     return sessions, queues, deps
-
-
-def drain(queue_url: str) -> list[dict]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
 
 
 def start(sessions: SessionRepository, session_id: str) -> None:

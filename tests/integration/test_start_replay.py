@@ -13,6 +13,7 @@ from tests.integration.test_api import CONNECT_ENV
 from tests.support.aws_edge import Edge, sqs_entries_failed
 from tests.support.events import api_event
 from tests.support.handlers import FakeContext, load_handler
+from tests.support.queues import drain
 from tvreport import aws, env_keys, wiring
 from tvreport.messages import ActivitiesRequest
 from tvreport.repositories.sessions import SessionRepository
@@ -41,16 +42,6 @@ def api(moto_tables, function_env):
     call.sessions = SessionRepository(moto_tables["sessions"], ttl_days=1)
     call.viewing = ViewingRepository(moto_tables["viewing"], ttl_days=1)
     return call
-
-
-def drain(queue_url: str) -> list[dict]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
 
 
 def start_pending(api, session_id: str) -> bool:

@@ -3,14 +3,13 @@ keeps its claim and does not fail the record; chunk waves are released as chunks
 counted, each exactly once however often the records come."""
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
 
 from tests.integration.conftest import REGION
 from tests.integration.test_exactly_once import stream_event
 from tests.support.handlers import FakeContext, load_handler
+from tests.support.queues import drain
 from tvreport import env_keys
 from tvreport.messages import ActivitiesRequest
 from tvreport.repositories.sessions import SessionRepository
@@ -43,16 +42,6 @@ def tracker(moto_tables, function_env, queues):
         return module.handler(stream_event(moto_tables["sessions"]), FakeContext())
 
     return replay
-
-
-def drain(queue_url: str) -> list[dict]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
 
 
 def test_a_send_that_keeps_failing_keeps_its_claim_and_does_not_fail_the_record(moto_tables, tracker, queues):

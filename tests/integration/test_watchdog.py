@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from tests.integration.conftest import REGION
+from tests.support.queues import drain
 from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
@@ -216,11 +217,3 @@ def test_a_wave_whose_send_failed_is_sent_again_or_the_session_ends(deps, clock,
         assert repo.get("waves").failure_reason == "STALLED"
 
 
-def drain(queue_url: str) -> list[dict]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
