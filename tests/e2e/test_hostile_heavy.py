@@ -27,9 +27,6 @@ def _runs() -> tuple[dict, dict]:
     return hostile, clean
 
 
-@pytest.mark.xfail(strict=False, reason="issue 7 (open): with TransactWriteItems and SendMessageBatch "
-                   "faulted at 30 % the report differed from the clean run in a field not yet identified "
-                   "(seen once, 2026-12-01); completion, counters and fault counts hold")
 def test_a_heavy_viewer_under_aws_faults_and_raced_deliveries_matches_the_clean_run():
     hostile, clean = _runs()
     assert hostile["state"] == "COMPLETED", hostile.get("failureReason")
@@ -40,16 +37,5 @@ def test_a_heavy_viewer_under_aws_faults_and_raced_deliveries_matches_the_clean_
     assert "dynamodb:TransactWriteItems" in injected and "sqs:SendMessageBatch" in injected, injected
     assert run["invocations"]["race_invocations"] > 0
     assert sum(service.get("error", 0) for service in run["upstream_faults_by_kind"].values()) > 0
-    same, same_clean = comparable(hostile), comparable(clean)
-    for document in (same, same_clean):
-        document["report"].pop("starSign")  # the next test
-    assert same == same_clean
-
-
-@pytest.mark.xfail(strict=False, reason=(
-    "layer hole (issue 7 §3): starSignPicker is sent at the 97 % threshold and reads the "
-    "Rotten Tomatoes scores crawled so far, so its score quip depends on which chunks were "
-    "done at that moment (measured: 'Tomatometer of 84%' under faults vs 85% clean)"))
-def test_the_star_sign_under_faults_matches_the_clean_run():
-    hostile, clean = _runs()
-    assert comparable(hostile)["report"]["starSign"] == comparable(clean)["report"]["starSign"]
+    # the star sign included: picked at the 97 % mark, re-derived from the complete data
+    assert comparable(hostile) == comparable(clean)

@@ -8,7 +8,8 @@ import boto3
 import pytest
 
 from tests.integration.conftest import REGION
-from tests.integration.test_tracker import drain, export
+from tests.integration.test_tracker import export
+from tests.support.queues import drain
 from tests.support.events import api_event, sqs_event
 from tests.support.handlers import FakeContext, load_handler
 from tvreport import env_keys
@@ -17,7 +18,7 @@ from tvreport.messages import ActivitiesRequest, AiStageRequest
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
-from tvreport.session_model import Stage, State
+from tvreport.session_model import Stage, State, result_attribute
 from tvreport.stages import ai_stages, query_activities
 from tvreport.stages.ai_stages import AiDeps
 from tvreport.stages.query_activities import ActivitiesDeps
@@ -112,3 +113,16 @@ def test_a_dead_lettered_slice_no_chain_got_past_fails_the_session(sessions, dea
     dead_letters(ActivitiesRequest(session_id="one-chain", source="gandalf", data_key="k", next_page=7))
     view = sessions.get("one-chain")
     assert (view.state, view.failure_reason) == (State.FAILED, "UPSTREAM_UNAVAILABLE")
+
+
+def test_completion_stores_the_rederived_star_sign_in_the_same_write(moto_tables):
+    sessions = SessionRepository(moto_tables["sessions"], ttl_days=1)
+    sessions.create("sign", source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97)
+    assert sessions.store_ai_result("sign", Stage.STAR_SIGN, {"source": "rules", "scoreQuip": "at the mark"})
+    assert sessions.complete("sign", {"n": 1}, star_sign={"source": "rules", "scoreQuip": "final"})
+    view = sessions.get("sign")
+    assert view.state is State.COMPLETED
+    assert view.item[result_attribute(Stage.STAR_SIGN)]["scoreQuip"] == "final"
+    # an ended session takes no other star sign
+    assert not sessions.complete("sign", {"n": 1}, star_sign={"source": "rules", "scoreQuip": "late"})
+    assert sessions.get("sign").item[result_attribute(Stage.STAR_SIGN)]["scoreQuip"] == "final"

@@ -233,10 +233,12 @@ def test_without_a_deadline_the_same_trickle_is_read_whole(retry):
 
 
 def test_retries_stop_before_a_wait_that_would_cross_the_deadline(sleep):
-    policy = RetryPolicy(attempts=10, backoff_base_s=60, backoff_max_s=60, sleep=sleep)
-    transport = httpx.MockTransport(lambda request: httpx.Response(503))
+    # Retry-After makes the wait certain (backoff has full jitter: it may pick anything
+    # from 0 s up, so a jittered wait could fit in the deadline and the test would flake).
+    policy = RetryPolicy(attempts=10, retry_after_cap_s=60, sleep=sleep)
+    transport = httpx.MockTransport(lambda request: httpx.Response(503, headers={"Retry-After": "60"}))
     upstream = Upstream("tmdb", make_http_client("tmdb", "", 10.0, transport=transport), policy)
-    with deadline_within(lambda: 20_000):  # far less than one 60 s backoff
+    with deadline_within(lambda: 20_000):  # far less than the 60 s the service asks for
         with pytest.raises(RetryableUpstreamError) as caught:
             upstream.call("GET", "https://tmdb.test/3/tv/1", lambda r: check_status("tmdb", r))
     assert caught.value.attempts == 1 and sleep.waits == []

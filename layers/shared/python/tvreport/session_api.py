@@ -20,7 +20,7 @@ from tvreport.progress import stage_percentages
 from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository
-from tvreport.session_model import SessionView, Stage, State
+from tvreport.session_model import SessionView, Stage, State, result_attribute
 from tvreport.stages.history import group_plays
 from tvreport.stages.purge import purge_session, upload_key
 
@@ -261,8 +261,8 @@ class SessionService:
             raise SessionConflict(f"the report is ready when the session is COMPLETED (now {view.state.value})")
         item = from_dynamo(dict(view.item))
         return {"sessionId": session_id, "partial": bool(item.get("report_partial")),
-                "statistics": item.get("statistics", {}), "tvBff": item.get("tv_bff_result"),
-                "starSign": item.get("star_sign_result")}
+                "statistics": item.get("statistics", {}), "tvBff": item.get(result_attribute(Stage.TV_BFF)),
+                "starSign": item.get(result_attribute(Stage.STAR_SIGN))}
 
     def delete(self, session_id: str) -> dict[str, int]:
         """Tombstone first, so no stage write lands after this; then delete what exists

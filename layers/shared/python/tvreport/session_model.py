@@ -50,6 +50,11 @@ COUNTER_PREFIX = {Stage.QUERY_SHOW_DATA: "sd", Stage.CRAWL_ROTTEN_TOMATOES: "rt"
 TRIGGER_FLAG = {Stage.TV_BFF: "tvbff", Stage.STAR_SIGN: "starsign"}
 
 
+def result_attribute(stage: Stage) -> str:
+    """Where an AI stage's result is stored on the session item."""
+    return f"{stage.value}_result"
+
+
 def session_pk(session_id: str) -> str:
     return f"SESSION#{session_id}"
 

@@ -42,6 +42,7 @@ from tvreport.session_model import (
     State,
     active_shard,
     ledger_sk,
+    result_attribute,
     session_pk,
     shard_value,
 )
@@ -245,11 +246,17 @@ class SessionRepository:
             count(SESSIONS_FAILED)
         return failed
 
-    def complete(self, session_id: str, statistics: dict[str, Any], partial: bool = False) -> bool:
+    def complete(self, session_id: str, statistics: dict[str, Any], partial: bool = False,
+                 star_sign: dict[str, Any] | None = None) -> bool:
+        """COMPLETED with the final statistics (and, if given, the star sign re-derived
+        from them), in one conditional write."""
+        values: dict[str, Any] = {":completed": State.COMPLETED.value, ":stats": statistics, ":partial": partial}
+        star_sign_set = ""
+        if star_sign is not None:
+            star_sign_set, values[":star_sign"] = f", {result_attribute(Stage.STAR_SIGN)} = :star_sign", star_sign
         completed = self._update_crunching(
             session_id, "SET #state = :completed, statistics = :stats, report_partial = :partial, "
-            "completed_at = :now, ended_at = :now REMOVE active",
-            {":completed": State.COMPLETED.value, ":stats": statistics, ":partial": partial})
+            f"completed_at = :now, ended_at = :now{star_sign_set} REMOVE active", values)
         if completed:
             count(SESSIONS_COMPLETED)
         return completed
@@ -327,7 +334,7 @@ class SessionRepository:
         """Write an AI stage's result once, while the session crunches; a second message
         (or a late one, after the session is COMPLETED or FAILED) changes nothing."""
         flag = TRIGGER_FLAG[stage]
-        return self._update_crunching(session_id, f"SET {stage.value}_result = :result, {flag}_done_at = :now, "
+        return self._update_crunching(session_id, f"SET {result_attribute(stage)} = :result, {flag}_done_at = :now, "
                                       "progress_at = :now",
                                       {":result": result}, extra_condition=f"attribute_not_exists({flag}_done_at)")
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
 from tvreport.clients.ai import TvPersonalityAI
+from tvreport.clients.ai_rules import rule_star_sign_pick
 from tvreport.messages import AiStageRequest
 from tvreport.observability import logger
 from tvreport.repositories.sessions import SessionRepository
@@ -14,7 +15,7 @@ from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import Stage
 from tvreport.stages.report_inputs import load_inputs
-from tvreport.stats import top_show_for_bff
+from tvreport.stats import ViewingStatistics, top_show_for_bff
 
 
 @dataclass
@@ -56,9 +57,25 @@ def _pick_bff(inputs, deps: AiDeps) -> dict[str, Any]:
     return {"available": True, "show": show.name, "tmdbId": show.tmdb_id, **pick}
 
 
+def _star_sign_inputs(stats: ViewingStatistics) -> tuple[list[tuple[str, float]], float | None, list[str]]:
+    """What a star sign is picked from: top genres, average score, top shows."""
+    return ([(g.genre, g.percent) for g in stats.top_genres], stats.average_rt_score.score,
+            [s.title for s in stats.top_shows])
+
+
 def _pick_star_sign(inputs, deps: AiDeps) -> dict[str, Any]:
-    stats = inputs.statistics()
-    genres = [(g.genre, g.percent) for g in stats.top_genres]
-    top_shows = [s.title for s in stats.top_shows]
-    pick = _plain(deps.ai().pick_star_sign(genres, stats.average_rt_score.score, top_shows))
+    pick = _plain(deps.ai().pick_star_sign(*_star_sign_inputs(inputs.statistics())))
     return {"available": True, **pick}
+
+
+def final_star_sign(stored: dict[str, Any] | None, stats: ViewingStatistics) -> dict[str, Any] | None:
+    """The star sign the finished report shows. starSignPicker runs at the 97 % mark,
+    on the scores crawled by then, so which shows it saw depends on timing. A rules
+    pick is a function of its inputs: it is re-derived from the complete data, so its
+    quips agree with the report's statistics and a session's report does not depend
+    on delivery order. An OpenAI pick is kept as the model wrote it. None: nothing
+    to change."""
+    if not stored or stored.get("source") != "rules":
+        return None
+    final = {"available": True, **_plain(rule_star_sign_pick(*_star_sign_inputs(stats)))}
+    return None if final == stored else final

@@ -19,8 +19,8 @@ from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
-from tvreport.session_model import META_SK, SessionView, Stage
-from tvreport.stages import chunk_waves
+from tvreport.session_model import META_SK, SessionView, Stage, result_attribute
+from tvreport.stages import ai_stages, chunk_waves
 from tvreport.stages.report_inputs import load_inputs
 
 RESEND_AFTER = timedelta(minutes=2)  # first re-send of a failed (or crashed) send
@@ -101,7 +101,8 @@ def _release_wave(view: SessionView, wave: int, deps: TrackerDeps) -> None:
 
 
 def finalize(view: SessionView, deps: TrackerDeps, partial: bool) -> bool:
-    statistics = load_inputs(view, deps.viewing, deps.cache).statistics().to_dict()
-    completed = deps.sessions.complete(view.session_id, statistics, partial=partial)
+    statistics = load_inputs(view, deps.viewing, deps.cache).statistics()
+    star_sign = ai_stages.final_star_sign(view.item.get(result_attribute(Stage.STAR_SIGN)), statistics)
+    completed = deps.sessions.complete(view.session_id, statistics.to_dict(), partial=partial, star_sign=star_sign)
     logger.info("session completed" if completed else "session already ended", extra={"partial": partial})
     return completed
