@@ -9,9 +9,9 @@ import pytest
 
 from tests.integration.conftest import REGION
 from tests.integration.test_tracker import export
-from tests.support.queues import drain
 from tests.support.events import api_event, sqs_event
 from tests.support.handlers import FakeContext, load_handler
+from tests.support.queues import drain
 from tvreport import env_keys
 from tvreport.clients.ai import TvPersonalityAI
 from tvreport.messages import ActivitiesRequest, AiStageRequest
