@@ -124,10 +124,7 @@ class LocalSystem:
 
             self.stack = deploy(self.aws, assembly, cdk_app.STACK_NAME)
             self._put_secrets()
-        base_env = {
-            **self.aws.worker_env(),
-            "UPSTREAM_RATE_LIMITS": _json(self.options.upstream_rate_limits),
-        }
+        base_env = dict(self.aws.worker_env())
         self.engine = EventSourceEngine(
             aws=self.aws,
             stack=self.stack,
@@ -169,6 +166,11 @@ class LocalSystem:
             "stall_timeout_seconds": self.options.stall_timeout_s,
             "purge_delay_seconds": self.options.purge_delay_s,
             "create_secrets": False,  # moto's CloudFormation cannot create secrets; _put_secrets does
+            # The budgets for the whole local deployment, shared out by the stack over the
+            # pollers this engine runs per stage (as it shares them over max_concurrency).
+            "upstream_rate_limits": _json(self.options.upstream_rate_limits),
+            "stages": {directory: {"max_concurrency": max(2, self.options.concurrency)}
+                       for directory in _BUDGET_SPENDERS},
         }
         if self.options.threshold is not None:
             overrides["threshold_percent"] = self.options.threshold
@@ -371,6 +373,10 @@ class _Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.timings[self.name] = round(time.monotonic() - self.started, 2)
+
+
+# The stages that call an outside service (their pollers share its budget).
+_BUDGET_SPENDERS = ("query_activities", "query_show_data", "crawl_rotten_tomatoes", "tv_bff", "star_sign_picker")
 
 
 def _json(value: Any) -> str:

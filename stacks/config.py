@@ -129,8 +129,9 @@ class PipelineConfig:
     rotten_tomatoes_url: str = "https://www.rottentomatoes.com"
     openai_model: str = "gpt-4o-mini"
     openai_base_url: str = ""  # empty: the OpenAI SDK's default endpoint
-    # JSON {"tmdb": 40, "rottentomatoes": 5} replacing the clients' request rates
-    # (per process); empty keeps the defaults. A sandbox may be crawled faster.
+    # JSON {"tmdb": 40, "rottentomatoes": 5}: requests/s for the whole deployment, replacing
+    # tvreport.upstream_budgets' defaults per service; each calling function gets the budget
+    # over its callers' max_concurrency. A sandbox may be crawled faster.
     upstream_rate_limits: str = ""
     api_rate_limit: int = 20  # steady requests per second, whole API
     api_burst_limit: int = 40

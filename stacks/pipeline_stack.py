@@ -8,6 +8,8 @@ resource's attribute (a CloudFormation token), spelled by `tvreport.env_keys`.
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import (
     CfnOutput,
     Duration,
@@ -30,6 +32,7 @@ from stacks.constructs.monitoring import Monitoring, StageQueues
 from stacks.layers import dependencies_layer, shared_layer
 from stacks.nag import acknowledge_findings
 from tvreport import env_keys
+from tvreport.upstream_budgets import per_process_shares
 
 # dead_letters is never throttled by an upstream; two concurrent pollers (the SQS
 # minimum) keep its conditional writes from contending on one session item.
@@ -272,9 +275,7 @@ class PipelineStack(Stack):
         )
         secrets["tmdb"].grant_read(fn["query_show_data"])
         fn["crawl_rotten_tomatoes"].add_environment(env_keys.ROTTEN_TOMATOES_URL, config.rotten_tomatoes_url)
-        if config.upstream_rate_limits:  # only when overridden; the clients' defaults otherwise
-            for directory in ("query_show_data", "crawl_rotten_tomatoes"):
-                fn[directory].add_environment(env_keys.UPSTREAM_RATE_LIMITS, config.upstream_rate_limits)
+        self._wire_upstream_budgets()
         for directory in ("tv_bff", "star_sign_picker"):
             _add_environment(
                 fn[directory],
@@ -285,6 +286,16 @@ class PipelineStack(Stack):
                 },
             )
             secrets["openai"].grant_read(fn[directory])
+
+    def _wire_upstream_budgets(self) -> None:
+        """Each calling function's per-process share of every service's budget (the
+        budget over its callers' maximum concurrency), so the budget holds for the
+        whole deployment with no shared state."""
+        budgets = json.loads(self.config.upstream_rate_limits or "{}")
+        concurrency = {spec.directory: spec.max_concurrency for spec in self.config.queue_stages}
+        for directory, shares in per_process_shares(budgets, concurrency).items():
+            self.functions[directory].add_environment(env_keys.UPSTREAM_RATE_LIMITS,
+                                                      json.dumps(shares, sort_keys=True))
 
     def _wire_dead_letters(self) -> None:
         """Every stage DLQ feeds dead_letters, which marks the chunk failed so the

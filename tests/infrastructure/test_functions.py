@@ -32,7 +32,7 @@ COMMON_KEYS = {
 EXTRA_KEYS = {
     "api": {env_keys.QUERY_ACTIVITIES_QUEUE_URL, env_keys.UPLOADS_BUCKET, env_keys.API_ALLOWED_ORIGINS,
             env_keys.GANDALF_CONNECT_URL, env_keys.GANDALF_PRIVATE_KEY_SECRET},
-    "query_activities": {
+    "query_activities": {env_keys.UPSTREAM_RATE_LIMITS, 
         env_keys.QUERY_ACTIVITIES_QUEUE_URL,
         env_keys.QUERY_SHOW_DATA_QUEUE_URL,
         env_keys.UPLOADS_BUCKET,
@@ -40,14 +40,15 @@ EXTRA_KEYS = {
         env_keys.GANDALF_PRIVATE_KEY_SECRET,
     },
     "query_show_data": {
+        env_keys.UPSTREAM_RATE_LIMITS,
         env_keys.QUERY_SHOW_DATA_QUEUE_URL,  # hand-off of the shows left near the deadline
         env_keys.CRAWL_RT_QUEUE_URL,
         env_keys.TMDB_URL,
         env_keys.TMDB_API_KEY_SECRET,
     },
-    "crawl_rotten_tomatoes": {env_keys.CRAWL_RT_QUEUE_URL, env_keys.ROTTEN_TOMATOES_URL},
-    "tv_bff": {env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
-    "star_sign_picker": {env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
+    "crawl_rotten_tomatoes": {env_keys.UPSTREAM_RATE_LIMITS, env_keys.CRAWL_RT_QUEUE_URL, env_keys.ROTTEN_TOMATOES_URL},
+    "tv_bff": {env_keys.UPSTREAM_RATE_LIMITS, env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
+    "star_sign_picker": {env_keys.UPSTREAM_RATE_LIMITS, env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
     "progress_tracker": {env_keys.QUERY_SHOW_DATA_QUEUE_URL, env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL},
     "dead_letters": {env_keys.DEAD_LETTER_SOURCES},
     "watchdog": {

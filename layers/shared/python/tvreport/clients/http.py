@@ -24,6 +24,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from tvreport import env_keys
 from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
+from tvreport.upstream_budgets import DEPLOYMENT_BUDGETS
 from tvreport.observability import logger, metrics
 
 T = TypeVar("T")
@@ -31,13 +32,10 @@ T = TypeVar("T")
 # Honest identification for the crawler (Rotten Tomatoes has no API).
 USER_AGENT = "tvreport-crawler/1.0 (+https://github.com/tvreport/tvreport)"
 
-# Requests per second per service; None = not limited by us.
-RATE_LIMITS_PER_SECOND: dict[str, int | None] = {
-    "tmdb": 40,  # TMDB's documented ceiling is ~50 req/s per IP
-    "rottentomatoes": 5,  # polite crawling
-    "gandalf": None,
-    "openai": None,
-}
+# Requests per second per service for one process when the environment gives no share
+# (outside a deployed function); a deployed function gets its share of the deployment's
+# budget in UPSTREAM_RATE_LIMITS (stacks/pipeline_stack.py).
+RATE_LIMITS_PER_SECOND: dict[str, float | None] = dict(DEPLOYMENT_BUDGETS)
 
 # httpx logs every request line (with the query string, where TMDB's v3 key lives)
 # at INFO; keep it quiet so no credential reaches the logs.
@@ -118,7 +116,15 @@ def shared_http_client(service: str, base_url: str, timeout_s: float) -> httpx.C
 def build_rate_limiter(service: str) -> Limiter | None:
     overrides = json.loads(os.environ.get(env_keys.UPSTREAM_RATE_LIMITS) or "{}")
     per_second = overrides.get(service, RATE_LIMITS_PER_SECOND.get(service))
-    return Limiter(Rate(per_second, Duration.SECOND)) if per_second else None
+    return Limiter(limiter_rate(per_second)) if per_second else None
+
+
+def limiter_rate(per_second: float) -> Rate:
+    """A whole number of requests per window: n a second for a share of at least one
+    (rounded down, never above the share), else one request every 1/share seconds."""
+    if per_second >= 1:
+        return Rate(int(per_second), Duration.SECOND)
+    return Rate(1, int(-(-1000 // per_second)))
 
 
 @functools.cache

@@ -3,6 +3,8 @@ mapping a history's title to a TMDB id (or to "not found"), so each title is loo
 up upstream once for all users until it is older than the configured age."""
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -20,6 +22,17 @@ IMDB_INDEX = "by-imdb"
 # user its score until it is asked again. Capped by the cache's own maximum age.
 RT_MISS_MAX_AGE = timedelta(days=3)
 RT_SCORED = "scored"
+BATCH_GET_MAX = 100  # keys per BatchGetItem (DynamoDB's limit)
+BATCH_WRITE_MAX = 25  # items per BatchWriteItem
+# Unprocessed keys/items are sent again after a jittered exponential backoff (what the
+# BatchGetItem/BatchWriteItem docs ask for); past the last attempt the call fails loudly.
+BATCH_ATTEMPTS = 8
+BATCH_BACKOFF_BASE_S = 0.05
+BATCH_BACKOFF_MAX_S = 2.0
+
+
+class UnprocessedBatchError(RuntimeError):
+    """DynamoDB left part of a batch unprocessed through every retry (throttled)."""
 
 
 def show_id(tmdb_id: int) -> str:
@@ -54,17 +67,33 @@ class ShowCacheRepository:
         return to_show(item) if item else None
 
     def batch_get(self, tmdb_ids: Iterable[int]) -> dict[int, CachedShow]:
-        ids = sorted(set(tmdb_ids))
-        found: dict[int, CachedShow] = {}
-        resource = self._table.meta.client
-        for start in range(0, len(ids), 100):
-            request = {self._name: {"Keys": [{"show_id": show_id(i)} for i in ids[start:start + 100]]}}
-            while request:
-                page = resource.batch_get_item(RequestItems=request)
+        """The cached shows among `tmdb_ids`, by id (absent ids are not in the cache)."""
+        items = self._batch_get_items([show_id(i) for i in set(tmdb_ids)])
+        return {show.tmdb_id: show for show in map(to_show, items.values())}
+
+    def batch_get_aliases(self, show_keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """get_alias for many keys at once: {show_key: {"tmdb_id", "fresh"}} for those seen."""
+        items = self._batch_get_items([f"alias#{key}" for key in set(show_keys)])
+        return {sid.removeprefix("alias#"): self._alias(item) for sid, item in items.items()}
+
+    def _batch_get_items(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """{show_id: item} in BatchGetItem calls of 100 keys, unprocessed keys retried."""
+        found: dict[str, dict[str, Any]] = {}
+        client = self._table.meta.client
+        ids = sorted(ids)
+        for start in range(0, len(ids), BATCH_GET_MAX):
+            request = {self._name: {"Keys": [{"show_id": i} for i in ids[start:start + BATCH_GET_MAX]]}}
+            for attempt in range(BATCH_ATTEMPTS):
+                if attempt:
+                    _backoff(attempt)
+                page = client.batch_get_item(RequestItems=request)
                 for item in page.get("Responses", {}).get(self._name, []):
-                    show = to_show(item)
-                    found[show.tmdb_id] = show
+                    found[item["show_id"]] = item
                 request = page.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise UnprocessedBatchError(f"BatchGetItem left keys unprocessed after {BATCH_ATTEMPTS} attempts")
         return found
 
     def find_by_imdb(self, imdb_id: str) -> CachedShow | None:
@@ -75,17 +104,32 @@ class ShowCacheRepository:
     def get_alias(self, show_key: str) -> dict[str, Any] | None:
         """{"tmdb_id": int | None, "fresh": bool} for a title seen before, else None."""
         item = self._table.get_item(Key={"show_id": f"alias#{show_key}"}).get("Item")
-        if not item:
-            return None
+        return self._alias(item) if item else None
+
+    def _alias(self, item: dict[str, Any]) -> dict[str, Any]:
         tmdb_id = item.get("tmdb_id")
         return {"tmdb_id": int(tmdb_id) if tmdb_id is not None else None,
                 "fresh": self.is_fresh(item.get("fetched_at"))}
 
     def put_alias(self, show_key: str, tmdb_id: int | None) -> None:
-        item: dict[str, Any] = {"show_id": f"alias#{show_key}", "fetched_at": iso(utc_now())}
-        if tmdb_id is not None:
-            item["tmdb_id"] = tmdb_id
-        self._table.put_item(Item=item)
+        self._table.put_item(Item=_alias_item(show_key, tmdb_id))
+
+    def put_aliases(self, aliases: Iterable[tuple[str, int | None]]) -> None:
+        """Many put_alias in BatchWriteItem calls of 25 (an alias is a whole-item put with
+        no condition, so a batch says the same), unprocessed items retried with backoff."""
+        items = {key: _alias_item(key, tmdb_id) for key, tmdb_id in aliases}  # one put per key per batch
+        client = self._table.meta.client
+        puts = [{"PutRequest": {"Item": to_dynamo(item)}} for item in items.values()]
+        for start in range(0, len(puts), BATCH_WRITE_MAX):
+            request = {self._name: puts[start:start + BATCH_WRITE_MAX]}
+            for attempt in range(BATCH_ATTEMPTS):
+                if attempt:
+                    _backoff(attempt)
+                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                if not request:
+                    break
+            else:
+                raise UnprocessedBatchError(f"BatchWriteItem left items unprocessed after {BATCH_ATTEMPTS} attempts")
 
     def put_show(self, show: CachedShow) -> None:
         """Store TMDB data; Rotten Tomatoes fields already cached are kept."""
@@ -116,6 +160,17 @@ class ShowCacheRepository:
                                 UpdateExpression="SET " + ", ".join(f"{k} = :{k}" for k in present),
                                 ConditionExpression="attribute_exists(show_id)",
                                 ExpressionAttributeValues=to_dynamo({f":{k}": v for k, v in present.items()}))
+
+
+def _alias_item(show_key: str, tmdb_id: int | None) -> dict[str, Any]:
+    item: dict[str, Any] = {"show_id": f"alias#{show_key}", "fetched_at": iso(utc_now())}
+    if tmdb_id is not None:
+        item["tmdb_id"] = tmdb_id
+    return item
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(BATCH_BACKOFF_MAX_S, BATCH_BACKOFF_BASE_S * 2 ** attempt)))
 
 
 def to_show(item: dict[str, Any]) -> CachedShow:

@@ -22,6 +22,7 @@ from tvreport.records import CachedShow
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.session_model import Stage
+from tvreport.stages.in_order import InOrder
 
 
 @dataclass
@@ -30,6 +31,7 @@ class CrawlDeps:
     cache: ShowCacheRepository
     rotten_tomatoes: Callable[[], RottenTomatoesClient]
     rt_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
+    parallelism: int = 4  # shows crawled at once (all within the process's Rotten Tomatoes share)
 
 
 HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (one show's crawl + the writes)
@@ -45,20 +47,31 @@ def handle(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int] | 
 
 def _crawl(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int]) -> None:
     scored, unscored = message.carried_scored, message.carried_unscored
-    for index, ref in enumerate(message.shows):
-        if index and deps.sessions.crunching(message.session_id) is None:  # cancelled or gone: stop at once,
-            return  # nothing forwarded or counted, so counts stay whole chunks
-        if index and remaining_ms() < HANDOFF_MARGIN_MS and deps.rt_queue_url:
-            _hand_off(message, index, scored, unscored, deps)
-            return
+    cached = deps.cache.batch_get(ref.tmdb_id for ref in message.shows)  # one read for the chunk
+
+    def gate(index: int) -> str | None:
+        if deps.sessions.crunching(message.session_id) is None:
+            return "cancelled"  # stop at once: nothing forwarded or counted, so counts stay whole chunks
+        if remaining_ms() < HANDOFF_MARGIN_MS and deps.rt_queue_url:
+            return "time"
+        return None
+
+    shows = InOrder(message.shows, lambda ref: _has_score(_scores_for(ref, deps, cached.get(ref.tmdb_id))),
+                    deps.parallelism, gate)
+    for index, outcome in shows:
         try:
-            has_score = _has_score(_scores_for(ref, deps))
+            has_score = outcome.result()
         except DeadlineExceeded:
             if not index or not deps.rt_queue_url:
                 raise  # no progress in this part: the message fails and is retried
             _hand_off(message, index, scored, unscored, deps)
             return
         scored, unscored = (scored + 1, unscored) if has_score else (scored, unscored + 1)
+    if shows.stop_reason == "cancelled":
+        return
+    if shows.stop_reason == "time":
+        _hand_off(message, shows.stopped_at, scored, unscored, deps)
+        return
     unscored += message.not_on_tmdb
     counted = deps.sessions.count_chunk(message.session_id, Stage.CRAWL_ROTTEN_TOMATOES, message.chunk_id,
                                         shows_done=scored, shows_failed=unscored)
@@ -82,8 +95,8 @@ def _has_score(scores: dict[str, Any] | None) -> bool:
                              or scores.get("audience_score") is not None)  # type: ignore[union-attr]
 
 
-def _scores_for(ref: RtShowRef, deps: CrawlDeps) -> dict[str, Any] | None:
-    cached = deps.cache.get(ref.tmdb_id)
+def _scores_for(ref: RtShowRef, deps: CrawlDeps, cached: CachedShow | None) -> dict[str, Any] | None:
+    """`cached` is the show as the chunk's batch read found it."""
     if cached and deps.cache.rt_fresh(cached):
         return _cached_scores(cached)
     for round_number in range(1, LOOKUP_ROUNDS + 1):

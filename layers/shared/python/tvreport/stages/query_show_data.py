@@ -23,9 +23,13 @@ from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import Stage
+from tvreport.stages.in_order import InOrder
 
 CAST_FOR_MATCHING = 6
 HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (a show's calls + the writes)
+# Shows in flight per chunk: enough to keep a process's TMDB share busy at ~100 ms a call;
+# the shared rate limiter, not this, bounds the request rate.
+SHOW_PARALLELISM = 8
 
 
 @dataclass
@@ -36,6 +40,7 @@ class ShowDataDeps:
     rt_queue_url: str
     tmdb: Callable[[], TmdbClient]
     show_data_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
+    parallelism: int = SHOW_PARALLELISM  # shows looked up at once (all within the process's TMDB share)
 
 
 def handle(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int] | None = None) -> None:
@@ -49,29 +54,48 @@ def handle(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], in
 def _enrich(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int]) -> None:
     found: list[RtShowRef] = list(message.carried)
     missing = message.carried_missing
-    for index, ref in enumerate(message.shows):
-        if index and deps.sessions.crunching(message.session_id) is None:  # cancelled or gone: stop at once,
-            return  # nothing forwarded or counted, so counts stay whole chunks
-        if index and remaining_ms() < HANDOFF_MARGIN_MS and deps.show_data_queue_url:
-            _hand_off(message, message.shows[index:], found, missing, deps)
-            return
-        try:
-            show = _resolve_or_none(ref, deps)
-        except UpstreamAuthError as error:
-            fail_on_auth(deps.sessions, message.session_id, error)
-            return
-        except DeadlineExceeded:
-            if not index or not deps.show_data_queue_url:
-                raise  # no progress in this part: the message fails and is retried
-            _hand_off(message, message.shows[index:], found, missing, deps)
-            return
-        if show is None:
-            missing += 1
-            continue
-        deps.viewing.set_tmdb_id(message.session_id, ref.show_key, show.tmdb_id)
-        found.append(RtShowRef(show_key=ref.show_key, title=show.name, tmdb_id=show.tmdb_id,
-                               first_air_year=show.first_air_year,
-                               cast=[c.name for c in show.cast[:CAST_FOR_MATCHING]]))
+    known = prefetch(message.shows, deps.cache)
+    aliases: list[tuple[str, int | None]] = []  # what this part learnt, written in batches
+
+    def gate(index: int) -> str | None:
+        if deps.sessions.crunching(message.session_id) is None:
+            return "cancelled"  # stop at once: nothing forwarded or counted, so counts stay whole chunks
+        if remaining_ms() < HANDOFF_MARGIN_MS and deps.show_data_queue_url:
+            return "time"
+        return None
+
+    def work(ref: ShowRef) -> CachedShow | None:
+        show = _resolve_or_none(ref, deps, known, aliases)
+        if show is not None:
+            deps.viewing.set_tmdb_id(message.session_id, ref.show_key, show.tmdb_id)
+        return show
+
+    shows = InOrder(message.shows, work, deps.parallelism, gate)
+    try:
+        for index, outcome in shows:
+            try:
+                show = outcome.result()
+            except UpstreamAuthError as error:
+                fail_on_auth(deps.sessions, message.session_id, error)
+                return
+            except DeadlineExceeded:
+                if not index or not deps.show_data_queue_url:
+                    raise  # no progress in this part: the message fails and is retried
+                _hand_off(message, message.shows[index:], found, missing, deps)
+                return
+            if show is None:
+                missing += 1
+                continue
+            found.append(RtShowRef(show_key=message.shows[index].show_key, title=show.name, tmdb_id=show.tmdb_id,
+                                   first_air_year=show.first_air_year,
+                                   cast=[c.name for c in show.cast[:CAST_FOR_MATCHING]]))
+    finally:
+        deps.cache.put_aliases(aliases)
+    if shows.stop_reason == "cancelled":
+        return
+    if shows.stop_reason == "time":
+        _hand_off(message, message.shows[shows.stopped_at:], found, missing, deps)
+        return
     # Forward before counting: if counting is a duplicate, the forward was too, and the
     # next stage's ledger absorbs it.
     publisher.send(deps.rt_queue_url, [RtChunk(session_id=message.session_id, chunk_id=message.chunk_id,
@@ -105,12 +129,13 @@ def fail_on_auth(sessions: SessionRepository, session_id: str, error: UpstreamAu
     sessions.fail(session_id, "UPSTREAM_AUTH_FAILED", f"{error.service} refused the credential (HTTP {error.status})")
 
 
-def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
+def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps, known: "Prefetched",
+                     aliases: list[tuple[str, int | None]]) -> CachedShow | None:
     """A per-show upstream failure is recorded and the chunk goes on; a transient one
     first gets another round of the client's retries (within the deadline)."""
     for round_number in range(1, LOOKUP_ROUNDS + 1):
         try:
-            return resolve(ref, deps)
+            return resolve(ref, deps, known, aliases)
         except (UpstreamAuthError, DeadlineExceeded):
             raise
         except UpstreamError as error:
@@ -130,22 +155,43 @@ def alias_key(ref: ShowRef) -> str:
     return f"imdb#{ref.imdb_id}" if ref.imdb_id else ref.show_key
 
 
-def resolve(ref: ShowRef, deps: ShowDataDeps) -> CachedShow | None:
-    """Cache first (by IMDB id, then by the alias of this lookup), TMDB otherwise."""
+@dataclass
+class Prefetched:
+    """The chunk's alias items and the shows they name, read in batches up front."""
+    aliases: dict[str, dict]
+    shows: dict[int, CachedShow]
+
+
+def prefetch(refs: list[ShowRef], cache: ShowCacheRepository) -> Prefetched:
+    aliases = cache.batch_get_aliases(alias_key(ref) for ref in refs)
+    named = {a["tmdb_id"] for a in aliases.values() if a["fresh"] and a["tmdb_id"] is not None}
+    return Prefetched(aliases, cache.batch_get(named))
+
+
+def resolve(ref: ShowRef, deps: ShowDataDeps, known: Prefetched | None = None,
+            aliases: list[tuple[str, int | None]] | None = None) -> CachedShow | None:
+    """Cache first (by IMDB id, then by the alias of this lookup), TMDB otherwise.
+    `known` is the chunk's prefetched cache (else read here); a new alias goes to
+    `aliases` for a batch write (else it is written here, after the show it names)."""
     cache = deps.cache
+    known = known or prefetch([ref], cache)
     if ref.imdb_id:
         cached = cache.find_by_imdb(ref.imdb_id)
         if cached and cache.is_fresh(cached.fetched_at):
             return cached
-    alias = cache.get_alias(alias_key(ref))
+    alias = known.aliases.get(alias_key(ref))
     if alias and alias["fresh"]:
         if alias["tmdb_id"] is None:
             return None  # looked up recently and not on TMDB
-        cached = cache.get(alias["tmdb_id"])
+        cached = known.shows.get(alias["tmdb_id"])
         if cached and cache.is_fresh(cached.fetched_at):
             return cached
     show = deps.tmdb().lookup(ref.title, imdb_id=ref.imdb_id)
     if show is not None:
         cache.put_show(show)
-    cache.put_alias(alias_key(ref), show.tmdb_id if show else None)
+    learnt = (alias_key(ref), show.tmdb_id if show else None)
+    if aliases is None:
+        cache.put_alias(*learnt)
+    else:
+        aliases.append(learnt)  # list.append is atomic across the chunk's threads
     return show
