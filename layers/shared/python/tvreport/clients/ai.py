@@ -21,7 +21,7 @@ from tvreport.clients.ai_rules import (
     rule_bff,
     rule_star_sign_pick,
 )
-from tvreport.clients.http import record_metric
+from tvreport.clients.http import rate_limiter, record_metric
 from tvreport.observability import count_auth_failure, logger
 from tvreport.records import CastMember
 
@@ -29,6 +29,7 @@ __all__ = ["BffPick", "StarSignPick", "TvPersonalityAI"]
 
 ANSWER_ATTEMPTS = 2  # the first answer and one retry, then the rules
 TIMEOUT_S = 30.0
+SERVICE_NAME = "openai"  # its budget key (tvreport.upstream_budgets)
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 _SYSTEM_PROMPT = (
@@ -190,6 +191,9 @@ class TvPersonalityAI:
         is_allowed: Callable[[AnswerT], bool],
     ) -> AnswerT:
         assert self._client is not None
+        limiter = rate_limiter(SERVICE_NAME)  # this process's share of the deployment's OpenAI budget
+        if limiter is not None:
+            limiter.try_acquire(SERVICE_NAME)
         record_metric("AiCalls")
         try:
             completion = self._client.chat.completions.create(
