@@ -32,7 +32,7 @@ COMMON_KEYS = {
 EXTRA_KEYS = {
     "api": {env_keys.QUERY_ACTIVITIES_QUEUE_URL, env_keys.UPLOADS_BUCKET, env_keys.API_ALLOWED_ORIGINS,
             env_keys.GANDALF_CONNECT_URL, env_keys.GANDALF_PRIVATE_KEY_SECRET},
-    "query_activities": {env_keys.UPSTREAM_RATE_LIMITS, 
+    "query_activities": {env_keys.UPSTREAM_RATE_LIMITS,
         env_keys.QUERY_ACTIVITIES_QUEUE_URL,
         env_keys.QUERY_SHOW_DATA_QUEUE_URL,
         env_keys.UPLOADS_BUCKET,

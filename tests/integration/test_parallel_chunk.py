@@ -22,7 +22,7 @@ from tvreport.clients import http as http_module
 from tvreport.clients.http import RetryPolicy, make_http_client
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.clients.tmdb import TmdbClient
-from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
+from tvreport.messages import RtChunk, ShowChunk, ShowRef
 from tvreport.records import CachedShow
 from tvreport.repositories import show_cache as show_cache_module
 from tvreport.repositories.sessions import SessionRepository

@@ -4,7 +4,7 @@ gives each function its share (env UPSTREAM_RATE_LIMITS), so every process toget
 stays within the budget without a shared counter. No imports: the synth reads it."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 # Requests per second for the whole deployment; None = not limited by us.
 DEPLOYMENT_BUDGETS: dict[str, float | None] = {

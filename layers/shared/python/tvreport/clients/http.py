@@ -24,8 +24,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from tvreport import env_keys
 from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
-from tvreport.upstream_budgets import DEPLOYMENT_BUDGETS
 from tvreport.observability import logger, metrics
+from tvreport.upstream_budgets import DEPLOYMENT_BUDGETS
 
 T = TypeVar("T")
 

@@ -69,7 +69,7 @@ def _crawl(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int]) -
         scored, unscored = (scored + 1, unscored) if has_score else (scored, unscored + 1)
     if shows.stop_reason == "cancelled":
         return
-    if shows.stop_reason == "time":
+    if shows.stop_reason == "time" and shows.stopped_at is not None:  # set together with the reason
         _hand_off(message, shows.stopped_at, scored, unscored, deps)
         return
     unscored += message.not_on_tmdb

@@ -34,7 +34,7 @@ class InOrder(Generic[T, R]):
         self.stopped_at: int | None = None
         self._next = 0
 
-    def __iter__(self) -> Iterator[tuple[int, "Future[R]"]]:
+    def __iter__(self) -> Iterator[tuple[int, Future[R]]]:
         pending: deque[tuple[int, Future[R]]] = deque()
         with ThreadPoolExecutor(max_workers=self._parallelism, thread_name_prefix="chunk") as pool:
             try:

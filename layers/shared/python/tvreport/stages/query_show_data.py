@@ -129,7 +129,7 @@ def fail_on_auth(sessions: SessionRepository, session_id: str, error: UpstreamAu
     sessions.fail(session_id, "UPSTREAM_AUTH_FAILED", f"{error.service} refused the credential (HTTP {error.status})")
 
 
-def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps, known: "Prefetched",
+def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps, known: Prefetched,
                      aliases: list[tuple[str, int | None]]) -> CachedShow | None:
     """A per-show upstream failure is recorded and the chunk goes on; a transient one
     first gets another round of the client's retries (within the deadline)."""
