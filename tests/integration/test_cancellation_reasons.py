@@ -21,6 +21,7 @@ from tvreport.batch_handler import BatchFailed, batch_handler, parse_message
 from tvreport.messages import RtChunk
 from tvreport.repositories._dynamo import BATCH_ATTEMPTS, UnprocessedItemsLeft, batch_delete
 from tvreport.repositories.sessions import SessionGone, SessionRepository
+from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import Stage, State, ledger_sk, session_pk
 
@@ -99,17 +100,18 @@ def test_only_the_ledger_condition_means_duplicate(repo, edge):
         repo.count_chunk(sid, Stage.QUERY_SHOW_DATA, 0, shows_done=1, shows_failed=0)
 
 
-def _crawl_handler(repo: SessionRepository):
+def _crawl_handler(repo: SessionRepository, moto_tables):
     """The crawl stage's record handler with an empty chunk (no upstream calls)."""
     from tvreport.stages import crawl_rotten_tomatoes
 
-    deps = crawl_rotten_tomatoes.CrawlDeps(repo, cache=None, rotten_tomatoes=lambda: None)  # type: ignore[arg-type]
+    cache = ShowCacheRepository(moto_tables["show_cache"], 30)
+    deps = crawl_rotten_tomatoes.CrawlDeps(repo, cache, rotten_tomatoes=lambda: None)  # type: ignore[arg-type]
     return batch_handler(lambda record, _: crawl_rotten_tomatoes.handle(parse_message(record, RtChunk), deps))
 
 
-def test_the_stage_fails_the_record_on_throttling_and_drops_it_for_a_gone_session(repo, edge):
+def test_the_stage_fails_the_record_on_throttling_and_drops_it_for_a_gone_session(repo, edge, moto_tables):
     sid = crunching(repo)
-    handler = _crawl_handler(repo)
+    handler = _crawl_handler(repo, moto_tables)
     body = RtChunk(session_id=sid, chunk_id=0, shows=[], not_on_tmdb=3).model_dump_json()
     edge.answer(TRANSACT, *[cancelled("None", "ThrottlingError")] * 5)
     with pytest.raises(BatchFailed):  # the only record failed: Lambda retries the batch
