@@ -70,6 +70,7 @@ class SystemOptions:
     watchdog_interval_s: float = 10.0  # compressed from the stack's rate(5 minutes)
     # DELETE's second pass, compressed from the stack's 360 s: local stages run for seconds
     purge_delay_s: int = 30
+    resend_after_s: int = 3  # the watchdog sweeps every 10 s locally
     retry_delay_s: float = 1.0  # compressed visibility timeout of a failed message
     crash_matching: RecordPredicate | None = None
     openai_api_key: str | None = None  # None: OPENAI_API_KEY from the environment, else rules
@@ -165,6 +166,7 @@ class LocalSystem:
             "rotten_tomatoes_url": self.sandbox.rotten_tomatoes_url,
             "stall_timeout_seconds": self.options.stall_timeout_s,
             "purge_delay_seconds": self.options.purge_delay_s,
+            "resend_after_seconds": self.options.resend_after_s,
             "create_secrets": False,  # moto's CloudFormation cannot create secrets; _put_secrets does
             # The budgets for the whole local deployment, shared out by the stack over the
             # pollers this engine runs per stage (as it shares them over max_concurrency).

@@ -120,6 +120,10 @@ class PipelineConfig:
     # invocation that read the session before its tombstone has ended; the local
     # runner, whose stages finish in seconds, sets it short.
     purge_delay_seconds: int = 360
+    # A follow-up send (tvBFF, starSignPicker) that failed is re-sent by the watchdog
+    # after this, then after twice as long each time, at most every 30 minutes. The
+    # local runner, whose watchdog sweeps every few seconds, sets it short.
+    resend_after_seconds: int = 120
     watchdog_rate_minutes: int = 5
     show_cache_max_age_days: int = 30
     gandalf_url: str = "https://sauron.gandalf.network/public/gql"
@@ -188,6 +192,7 @@ class PipelineConfig:
         _check_range("session_ttl_days", self.session_ttl_days, 1, 365)
         _check_range("stall_timeout_seconds", self.stall_timeout_seconds, 60, 86400)
         _check_range("purge_delay_seconds", self.purge_delay_seconds, 30, 86400)
+        _check_range("resend_after_seconds", self.resend_after_seconds, 1, 1800)
         _check_rate_limits(self.upstream_rate_limits)
         _check_api_edge(self)
         _check_range("watchdog_rate_minutes", self.watchdog_rate_minutes, 1, 1440)

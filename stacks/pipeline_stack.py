@@ -169,6 +169,7 @@ class PipelineStack(Stack):
             env_keys.SESSION_TTL_DAYS: str(config.session_ttl_days),
             env_keys.STALL_TIMEOUT_SECONDS: str(config.stall_timeout_seconds),
             env_keys.PURGE_DELAY_SECONDS: str(config.purge_delay_seconds),
+            env_keys.RESEND_AFTER_SECONDS: str(config.resend_after_seconds),
             env_keys.SHOW_CACHE_MAX_AGE_DAYS: str(config.show_cache_max_age_days),
         }
 

@@ -19,6 +19,7 @@ COMMON_KEYS = {
     env_keys.SESSION_TTL_DAYS,
     env_keys.STALL_TIMEOUT_SECONDS,
     env_keys.PURGE_DELAY_SECONDS,
+    env_keys.RESEND_AFTER_SECONDS,
     env_keys.SHOW_CACHE_MAX_AGE_DAYS,
     env_keys.CHUNK_WAVE_SIZE,
     env_keys.MAX_SHOWS_PER_SESSION,
@@ -145,6 +146,7 @@ def test_environment_values_match_the_config(queries: TemplateQueries, config: P
     assert env[env_keys.SESSION_TTL_DAYS] == str(config.session_ttl_days)
     assert env[env_keys.STALL_TIMEOUT_SECONDS] == str(config.stall_timeout_seconds)
     assert env[env_keys.PURGE_DELAY_SECONDS] == str(config.purge_delay_seconds)
+    assert env[env_keys.RESEND_AFTER_SECONDS] == str(config.resend_after_seconds)
     assert env[env_keys.SHOW_CACHE_MAX_AGE_DAYS] == str(config.show_cache_max_age_days)
     assert env[env_keys.CHUNK_WAVE_SIZE] == str(config.chunk_wave_size)
     assert env[env_keys.MAX_SHOWS_PER_SESSION] == str(config.max_shows_per_session)

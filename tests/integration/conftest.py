@@ -41,6 +41,7 @@ def function_env(moto_tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
                   env_keys.SHOW_CACHE_TABLE: moto_tables["show_cache"], env_keys.PROGRESS_THRESHOLD: "97",
                   env_keys.CHUNK_SIZE: "50", env_keys.SESSION_TTL_DAYS: "1",
                   env_keys.STALL_TIMEOUT_SECONDS: "600", env_keys.PURGE_DELAY_SECONDS: "360",
+                  env_keys.RESEND_AFTER_SECONDS: "120",
                   env_keys.SHOW_CACHE_MAX_AGE_DAYS: "30",
                   env_keys.CHUNK_WAVE_SIZE: "10", env_keys.MAX_SHOWS_PER_SESSION: "10000"}
         for key, value in {**common, **extra}.items():

@@ -84,3 +84,5 @@ def test_active_shards_are_stable_and_spread():
     assert set(counts) == {shard_value(n) for n in range(ACTIVE_SHARDS)}
     assert max(counts.values()) < 1.1 * 16_000 / ACTIVE_SHARDS
     assert active_shard(ids[0]) == active_shard(ids[0])
+    # a shorter first wait (the local runner's) doubles the same way, under the same cap
+    assert [backoff(n, timedelta(seconds=3)).total_seconds() for n in (1, 2, 3, 11, 12)] == [3, 6, 12, 1800, 1800]

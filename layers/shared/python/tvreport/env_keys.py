@@ -19,6 +19,7 @@ MAX_SHOWS_PER_SESSION = "MAX_SHOWS_PER_SESSION"  # distinct shows one session ma
 SESSION_TTL_DAYS = "SESSION_TTL_DAYS"
 STALL_TIMEOUT_SECONDS = "STALL_TIMEOUT_SECONDS"  # watchdog: no progress for this long
 PURGE_DELAY_SECONDS = "PURGE_DELAY_SECONDS"  # watchdog: second DELETE pass this long after the tombstone
+RESEND_AFTER_SECONDS = "RESEND_AFTER_SECONDS"  # tracker, watchdog: first re-send of a failed follow-up send
 SHOW_CACHE_MAX_AGE_DAYS = "SHOW_CACHE_MAX_AGE_DAYS"
 
 GANDALF_URL = "GANDALF_URL"

@@ -47,6 +47,7 @@ class PipelineSettings(EnvSettings):
     session_ttl_days: int = Field(alias=env_keys.SESSION_TTL_DAYS, ge=1)
     stall_timeout_seconds: int = Field(alias=env_keys.STALL_TIMEOUT_SECONDS, ge=1)
     purge_delay_seconds: int = Field(alias=env_keys.PURGE_DELAY_SECONDS, ge=1)
+    resend_after_seconds: int = Field(alias=env_keys.RESEND_AFTER_SECONDS, ge=1)
     show_cache_max_age_days: int = Field(alias=env_keys.SHOW_CACHE_MAX_AGE_DAYS, ge=0)
 
 

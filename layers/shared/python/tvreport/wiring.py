@@ -4,6 +4,7 @@ secret and a network handle."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from functools import cache, lru_cache
 
 from tvreport import aws
@@ -114,7 +115,8 @@ def tracker_deps():
 
     settings = TriggerSettings.from_env()
     queues = {Stage.TV_BFF: settings.tv_bff_queue_url, Stage.STAR_SIGN: settings.star_sign_queue_url}
-    return TrackerDeps(sessions(), viewing(), show_cache(), queues, settings.show_data_queue_url)
+    return TrackerDeps(sessions(), viewing(), show_cache(), queues, settings.show_data_queue_url,
+                       resend_after=timedelta(seconds=pipeline().resend_after_seconds))
 
 
 def dead_letter_deps():

@@ -23,7 +23,8 @@ from tvreport.session_model import META_SK, SessionView, Stage, result_attribute
 from tvreport.stages import ai_stages, chunk_waves
 from tvreport.stages.report_inputs import load_inputs
 
-RESEND_AFTER = timedelta(minutes=2)  # first re-send of a failed (or crashed) send
+# The deploy option resend_after_seconds: the first re-send of a failed (or crashed) send.
+RESEND_AFTER = timedelta(minutes=2)
 RESEND_AT_MOST_EVERY = timedelta(minutes=30)
 
 
@@ -34,6 +35,7 @@ class TrackerDeps:
     cache: ShowCacheRepository
     queue_urls: Mapping[Stage, str]  # TV_BFF and STAR_SIGN
     show_data_queue_url: str  # chunk waves
+    resend_after: timedelta = RESEND_AFTER
 
     @property
     def waves(self) -> chunk_waves.WaveDeps:
@@ -75,7 +77,7 @@ def send_claimed(session_id: str, stage: Stage, attempts_so_far: int, deps: Trac
         publisher.send(deps.queue_urls[stage], [AiStageRequest(session_id=session_id, stage=stage.value)])
     except Exception as error:  # any failure: the claim stays, the watchdog retries
         attempts = attempts_so_far + 1
-        next_at = (now or utc_now()) + backoff(attempts)
+        next_at = (now or utc_now()) + backoff(attempts, deps.resend_after)
         deps.sessions.record_send_failure(session_id, stage, next_at)
         metrics.add_metric(name="StageSendFailed", unit=MetricUnit.Count, value=1)
         logger.warning("stage send failed; the watchdog re-sends it",
@@ -86,9 +88,10 @@ def send_claimed(session_id: str, stage: Stage, attempts_so_far: int, deps: Trac
     return True
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before re-send number `attempts`: 2, 4, 8, 16, then 30 minutes."""
-    return min(RESEND_AFTER * 2 ** max(0, attempts - 1), RESEND_AT_MOST_EVERY)
+def backoff(attempts: int, first: timedelta = RESEND_AFTER) -> timedelta:
+    """Wait before re-send number `attempts`: first, twice that, ... at most 30 minutes
+    (2, 4, 8, 16, then 30 minutes by default)."""
+    return min(first * 2 ** max(0, attempts - 1), RESEND_AT_MOST_EVERY)
 
 
 def _release_wave(view: SessionView, wave: int, deps: TrackerDeps) -> None:
