@@ -1,8 +1,11 @@
-"""The two Lambda layers: third-party dependencies and the shared `tvreport` package.
+"""The Lambda layers: third-party dependencies split by need (base, crawl, AI) and the
+shared `tvreport` package; each function gets only the layers its stage imports, so the
+small functions never carry the crawling or AI stacks.
 
 The dependency layer is built without Docker: pip downloads the manylinux wheels
-for the Lambda runtime (CPython 3.14, x86_64) whatever machine runs the synth. The
-Docker command is kept as the fallback CDK uses when local bundling declines.
+for the Lambda runtime (CPython 3.14, arm64/Graviton: every pinned package ships an
+aarch64 wheel, and arm64 is about 20 % cheaper per GB-s) whatever machine runs the
+synth. The Docker command is kept as the fallback CDK uses when local bundling declines.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from aws_cdk import BundlingOptions, ILocalBundling, aws_lambda as lambda_
 from constructs import Construct
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEPENDENCIES_DIR = PROJECT_ROOT / "layers" / "dependencies"
+DEPENDENCIES_DIR = PROJECT_ROOT / "layers" / "dependencies"  # one folder per layer below
 SHARED_DIR = PROJECT_ROOT / "layers" / "shared"
 REQUIREMENTS_FILE = "requirements.txt"
 
@@ -24,11 +27,14 @@ REQUIREMENTS_FILE = "requirements.txt"
 # it); every function and layer uses it, and pip fetches wheels for its version.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 RUNTIME_PYTHON_VERSION = RUNTIME.name.removeprefix("python")  # "3.14"
+# The functions' architecture; the layers' wheels are built for it.
+ARCHITECTURE = lambda_.Architecture.ARM_64
+PIP_PLATFORM = "manylinux2014_aarch64"
 
 # Wheels for the Lambda runtime rather than for the machine running the synth.
 PIP_PLATFORM_ARGS = (
     "--platform",
-    "manylinux2014_x86_64",
+    PIP_PLATFORM,
     "--only-binary=:all:",
     "--python-version",
     RUNTIME_PYTHON_VERSION,
@@ -67,16 +73,51 @@ def _has_pip_module() -> bool:
     return result.returncode == 0
 
 
-def dependencies_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
-    """Third-party packages from layers/dependencies/requirements.txt."""
+# The dependency layers (layers/dependencies/<name>/requirements.txt) and what each holds.
+DEPENDENCY_LAYERS = {
+    "base": "Powertools, pydantic, tenacity, cryptography",
+    "crawl": "httpx, selectolax, pyrate-limiter",
+    "ai": "the OpenAI SDK",
+}
+_CRAWL, _AI = ("base", "crawl"), ("base", "crawl", "ai")
+# Which dependency layers each function (lambdas/<directory>) needs; every one also
+# gets the shared layer.
+LAYERS_BY_FUNCTION: dict[str, tuple[str, ...]] = {
+    "api": ("base",),
+    "dead_letters": ("base",),
+    "progress_tracker": ("base",),
+    "watchdog": ("base",),
+    "query_activities": _CRAWL,
+    "query_show_data": _CRAWL,
+    "crawl_rotten_tomatoes": _CRAWL,
+    "tv_bff": _AI,
+    "star_sign_picker": _AI,
+}
+
+
+class PipelineLayers:
+    """The layers, made once per stack; `for_function` lists one function's."""
+
+    def __init__(self, scope: Construct) -> None:
+        self._dependencies = {name: dependencies_layer(scope, f"{name.capitalize()}DependenciesLayer", name)
+                              for name in DEPENDENCY_LAYERS}
+        self._shared = shared_layer(scope, "SharedLayer")
+
+    def for_function(self, directory: str) -> list[lambda_.ILayerVersion]:
+        return [*(self._dependencies[name] for name in LAYERS_BY_FUNCTION[directory]), self._shared]
+
+
+def dependencies_layer(scope: Construct, construct_id: str, name: str) -> lambda_.LayerVersion:
+    """Third-party packages from layers/dependencies/<name>/requirements.txt."""
+    source = DEPENDENCIES_DIR / name
     docker_command = " ".join(
         ["pip", *pip_install_command(f"/asset-input/{REQUIREMENTS_FILE}", "/asset-output/python")]
     )
     code = lambda_.Code.from_asset(
-        str(DEPENDENCIES_DIR),
+        str(source),
         bundling=BundlingOptions(
             image=RUNTIME.bundling_image,
-            local=PipPlatformBundling(DEPENDENCIES_DIR),  # type: ignore[arg-type]  # jsii: an ILocalBundling
+            local=PipPlatformBundling(source),  # type: ignore[arg-type]  # jsii: an ILocalBundling
             command=["bash", "-c", docker_command],
         ),
     )
@@ -84,9 +125,9 @@ def dependencies_layer(scope: Construct, construct_id: str) -> lambda_.LayerVers
         scope,
         construct_id,
         code=code,
-        description=f"Third-party packages (pip --platform manylinux2014_x86_64, CPython {RUNTIME_PYTHON_VERSION})",
+        description=f"{DEPENDENCY_LAYERS[name]} (pip --platform {PIP_PLATFORM}, CPython {RUNTIME_PYTHON_VERSION})",
         compatible_runtimes=[RUNTIME],
-        compatible_architectures=[lambda_.Architecture.X86_64],
+        compatible_architectures=[ARCHITECTURE],
     )
 
 
@@ -98,5 +139,5 @@ def shared_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
         code=lambda_.Code.from_asset(str(SHARED_DIR), exclude=["**/__pycache__", "**/*.pyc"]),
         description="Shared tvreport domain package",
         compatible_runtimes=[RUNTIME],
-        compatible_architectures=[lambda_.Architecture.X86_64],
+        compatible_architectures=[ARCHITECTURE],
     )

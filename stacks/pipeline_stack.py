@@ -29,7 +29,7 @@ from stacks.config import PipelineConfig
 from stacks.constructs import ApiEdge, DataStores, PipelineApi, PipelineFunction, QueueWorker, StreamConsumer
 from stacks.constructs.data_stores import ACTIVE_SESSIONS_INDEX, BY_IMDB_INDEX, UPLOADS_PREFIX
 from stacks.constructs.monitoring import Monitoring, StageQueues
-from stacks.layers import dependencies_layer, shared_layer
+from stacks.layers import PipelineLayers
 from stacks.nag import acknowledge_findings
 from tvreport import env_keys
 from tvreport.upstream_budgets import per_process_shares
@@ -90,7 +90,7 @@ class PipelineStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.config = config
-        self.layers = [dependencies_layer(self, "DependenciesLayer"), shared_layer(self, "SharedLayer")]
+        self.layers = PipelineLayers(self)
         self.log_retention = getattr(logs.RetentionDays, config.log_retention)
         self.stores = DataStores(self, "Data")
         self.common_env = self._common_environment()
@@ -100,7 +100,7 @@ class PipelineStack(Stack):
                 self,
                 _construct_id(spec.directory),
                 spec=spec,
-                layers=self.layers,
+                layers=self.layers.for_function(spec.directory),
                 environment=self.common_env,
                 log_retention=self.log_retention,
                 dead_letter_consumer_timeout=Duration.seconds(config.functions["dead_letters"].timeout_seconds),
@@ -181,7 +181,7 @@ class PipelineStack(Stack):
             directory=directory,
             timeout_seconds=spec.timeout_seconds,
             memory_mb=spec.memory_mb,
-            layers=self.layers,
+            layers=self.layers.for_function(directory),
             environment=self.common_env,
             log_retention=self.log_retention,
         ).function

@@ -8,7 +8,7 @@ from pathlib import Path
 from aws_cdk import Duration, RemovalPolicy, aws_iam as iam, aws_lambda as lambda_, aws_logs as logs
 from constructs import Construct
 
-from stacks.layers import RUNTIME
+from stacks.layers import ARCHITECTURE, RUNTIME
 from tvreport import env_keys
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
@@ -63,7 +63,7 @@ class PipelineFunction(Construct):
             "Function",
             role=self.role,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.X86_64,  # the dependency layer's wheels
+            architecture=ARCHITECTURE,  # the dependency layers' wheels
             handler="handler.handler",
             code=lambda_.Code.from_asset(str(LAMBDAS_DIR / directory), exclude=["**/__pycache__", "**/*.pyc"]),
             layers=list(layers),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stacks.config import PipelineConfig
+from stacks.layers import DEPENDENCIES_DIR, DEPENDENCY_LAYERS, LAYERS_BY_FUNCTION, PROJECT_ROOT
 from tests.infrastructure.template_queries import TemplateQueries, referenced_ids
 from tests.infrastructure.test_data_stores import tables_by_role
 from tests.infrastructure.test_iam import FUNCTIONS
@@ -83,18 +86,50 @@ def test_function_runs_the_thin_handler_on_the_newest_python_with_tracing(
     function = queries.function(directory)
     assert function["Runtime"] == "python3.14"  # the newest aws-cdk-lib 2.275 knows (cdk-nag L1)
     assert function["Handler"] == "handler.handler"
-    assert function["Architectures"] == ["x86_64"]
+    assert function["Architectures"] == ["arm64"]  # Graviton
     assert function["TracingConfig"] == {"Mode": "Active"}
 
 
+# The third-party packages each function's layers carry (its stage's imports, no more).
+NEEDS = {"base": {"aws-lambda-powertools[parser,tracer]", "pydantic", "tenacity", "cryptography"},
+         "crawl": {"httpx", "selectolax", "pyrate-limiter"}, "ai": {"openai"}}
+
+
+def _pins(requirements: Path) -> dict[str, str]:
+    return dict(line.split("==", 1) for line in requirements.read_text().splitlines()
+                if line.strip() and not line.startswith("#"))
+
+
+def _layer_packages(queries: TemplateQueries, layer_id: str) -> set[str]:
+    description = queries.props(layer_id)["Description"]
+    for name in NEEDS:
+        if description.startswith(DEPENDENCY_LAYERS[name]):
+            return set(_pins(DEPENDENCIES_DIR / name / "requirements.txt"))
+    return set()  # the shared layer
+
+
+def test_every_layer_pin_equals_the_root_requirements() -> None:
+    root = _pins(PROJECT_ROOT / "requirements.txt")
+    for name in DEPENDENCY_LAYERS:
+        for package, version in _pins(DEPENDENCIES_DIR / name / "requirements.txt").items():
+            assert root.get(package) == version, f"{name} layer pins {package}=={version}, requirements.txt does not"
+
+
 @pytest.mark.parametrize("directory", FUNCTIONS)
-def test_function_has_the_dependency_and_shared_layers(queries: TemplateQueries, directory: str) -> None:
+def test_function_has_only_the_layers_its_stage_needs(queries: TemplateQueries, directory: str) -> None:
     layers = [next(referenced_ids(layer)) for layer in queries.function(directory)["Layers"]]
-    layer_ids = queries.of_type("AWS::Lambda::LayerVersion")
-    assert sorted(layers) == sorted(layer_ids)
-    for layer in layer_ids.values():
-        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.14"]
-        assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
+    assert len(layers) == len(LAYERS_BY_FUNCTION[directory]) + 1  # + the shared layer, last
+    assert queries.props(layers[-1])["Description"] == "Shared tvreport domain package"
+    packages = set().union(*(_layer_packages(queries, layer) for layer in layers))
+    wanted = set().union(*(NEEDS[name] for name in LAYERS_BY_FUNCTION[directory]))
+    assert wanted <= packages
+    if directory not in ("tv_bff", "star_sign_picker"):
+        assert "openai" not in packages  # only the AI stages load the AI stack
+    if directory in ("api", "dead_letters", "progress_tracker", "watchdog"):
+        assert not packages & {"httpx", "selectolax", "openai"}
+    for layer in layers:
+        assert queries.props(layer)["CompatibleRuntimes"] == ["python3.14"]
+        assert queries.props(layer)["CompatibleArchitectures"] == ["arm64"]
 
 
 @pytest.mark.parametrize("directory", FUNCTIONS)
