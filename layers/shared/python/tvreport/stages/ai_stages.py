@@ -10,9 +10,7 @@ from tvreport.clients.ai import TvPersonalityAI
 from tvreport.clients.ai_rules import rule_star_sign_pick
 from tvreport.messages import AiStageRequest
 from tvreport.observability import logger
-from tvreport.repositories.sessions import SessionRepository
-from tvreport.repositories.show_cache import ShowCacheRepository
-from tvreport.repositories.viewing import ViewingRepository
+from tvreport.repositories.protocols import SessionStore, ShowCacheStore, ViewingStore
 from tvreport.session_model import Stage
 from tvreport.stages.report_inputs import load_inputs
 from tvreport.stats import ViewingStatistics, top_show_for_bff
@@ -20,9 +18,9 @@ from tvreport.stats import ViewingStatistics, top_show_for_bff
 
 @dataclass
 class AiDeps:
-    sessions: SessionRepository
-    viewing: ViewingRepository
-    cache: ShowCacheRepository
+    sessions: SessionStore
+    viewing: ViewingStore
+    cache: ShowCacheStore
     ai: Callable[[], TvPersonalityAI]
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from tvreport import publisher
 from tvreport.messages import ShowChunk, ShowRef
 from tvreport.observability import logger
-from tvreport.repositories.sessions import SessionRepository
-from tvreport.repositories.viewing import ViewingRepository, show_keys
+from tvreport.repositories.protocols import SessionStore, ViewingStore
+from tvreport.repositories.viewing import show_keys
 from tvreport.session_model import SessionView, State
 from tvreport.stages.history import chunk
 from tvreport.waves import item_int, unsent_wave, wave_chunk_ids
@@ -19,8 +19,8 @@ from tvreport.waves import item_int, unsent_wave, wave_chunk_ids
 
 @dataclass
 class WaveDeps:
-    sessions: SessionRepository
-    viewing: ViewingRepository
+    sessions: SessionStore
+    viewing: ViewingStore
     show_data_queue_url: str
 
 

@@ -19,16 +19,15 @@ from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.messages import RtChunk, RtShowRef
 from tvreport.observability import logger, metrics
 from tvreport.records import CachedShow
-from tvreport.repositories.sessions import SessionRepository
-from tvreport.repositories.show_cache import ShowCacheRepository
+from tvreport.repositories.protocols import SessionStore, ShowCacheStore
 from tvreport.session_model import Stage
 from tvreport.stages.in_order import InOrder
 
 
 @dataclass
 class CrawlDeps:
-    sessions: SessionRepository
-    cache: ShowCacheRepository
+    sessions: SessionStore
+    cache: ShowCacheStore
     rotten_tomatoes: Callable[[], RottenTomatoesClient]
     rt_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
     parallelism: int = 4  # shows crawled at once (all within the process's Rotten Tomatoes share)

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, ShowChunk
 from tvreport.observability import UNREADABLE_DEAD_LETTERS, logger, metrics
-from tvreport.repositories.sessions import SessionRepository
+from tvreport.repositories.protocols import SessionStore
 from tvreport.session_model import SessionView, Stage
 
 
@@ -19,7 +19,7 @@ class UnknownDeadLetterSource(RuntimeError):
 
 @dataclass
 class DeadLetterDeps:
-    sessions: SessionRepository
+    sessions: SessionStore
     sources: dict[str, Stage]  # DLQ ARN -> stage
 
 
@@ -41,7 +41,7 @@ def superseded(view: SessionView, request: ActivitiesRequest) -> bool:
     return view.activities_done or view.activity_pages_done >= request.next_page
 
 
-def _record(stage: Stage, body: str, sessions: SessionRepository) -> None:
+def _record(stage: Stage, body: str, sessions: SessionStore) -> None:
     if stage is Stage.QUERY_ACTIVITIES:
         request = ActivitiesRequest.model_validate_json(body)
         view = sessions.get(request.session_id)

@@ -13,8 +13,7 @@ from datetime import datetime, timedelta
 from tvreport import aws
 from tvreport.observability import logger
 from tvreport.repositories._dynamo import utc_now
-from tvreport.repositories.sessions import SessionRepository
-from tvreport.repositories.viewing import ViewingRepository
+from tvreport.repositories.protocols import SessionStore, ViewingStore
 
 # The default of the deploy option purge_delay_seconds: longer than the longest stage
 # timeout (300 s), so an invocation that read the session before its tombstone has
@@ -32,7 +31,7 @@ def upload_key(session_id: str) -> str:
     return f"uploads/{session_id}.csv"
 
 
-def purge_session(session_id: str, sessions: SessionRepository, viewing: ViewingRepository,
+def purge_session(session_id: str, sessions: SessionStore, viewing: ViewingStore,
                   *, remove_tombstone: bool, uploads_bucket: str | None = None) -> Purged:
     """Everything of a tombstoned session: viewing records, the uploaded export (when
     a bucket is given), the ledger and token items, and last the tombstone if told."""
@@ -42,7 +41,7 @@ def purge_session(session_id: str, sessions: SessionRepository, viewing: Viewing
     return Purged(records, sessions.purge(session_id, remove_tombstone=remove_tombstone))
 
 
-def sweep_deleted(sessions: SessionRepository, viewing: ViewingRepository, now: datetime | None = None,
+def sweep_deleted(sessions: SessionStore, viewing: ViewingStore, now: datetime | None = None,
                   after: timedelta = PURGE_AFTER) -> int:
     """The second pass, from the watchdog: purge stragglers of sessions deleted more
     than `after` ago and remove their tombstones. One session's error does not stop

@@ -23,8 +23,8 @@ from tvreport.messages import ActivitiesRequest
 from tvreport.netflix.csv_reader import CsvFormatError, read_netflix_csv_bytes
 from tvreport.netflix.dates import detect_date_format, parse_date
 from tvreport.observability import count_auth_failure, logger, metrics
-from tvreport.repositories.sessions import SessionRepository
-from tvreport.repositories.viewing import Activity, ItemTooLarge, ViewingRepository
+from tvreport.repositories.protocols import SessionStore, ViewingStore
+from tvreport.repositories.viewing import Activity, ItemTooLarge
 from tvreport.stages import chunk_waves
 from tvreport.stages.chunk_waves import chunk_messages  # also what an operator's chunk retry sends
 from tvreport.stages.history import count_by_kind, group_plays
@@ -35,8 +35,8 @@ HANDOFF_MARGIN_MS = 60_000  # stop fetching with this much time left (a window o
 
 @dataclass
 class ActivitiesDeps:
-    sessions: SessionRepository
-    viewing: ViewingRepository
+    sessions: SessionStore
+    viewing: ViewingStore
     activities_queue_url: str
     show_data_queue_url: str
     chunk_size: int

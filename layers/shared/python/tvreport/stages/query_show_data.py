@@ -19,9 +19,7 @@ from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
 from tvreport.observability import count_auth_failure, logger, metrics
 from tvreport.records import CachedShow
-from tvreport.repositories.sessions import SessionRepository
-from tvreport.repositories.show_cache import ShowCacheRepository
-from tvreport.repositories.viewing import ViewingRepository
+from tvreport.repositories.protocols import SessionStore, ShowCacheStore, ViewingStore
 from tvreport.session_model import Stage
 from tvreport.stages.in_order import InOrder
 
@@ -34,9 +32,9 @@ SHOW_PARALLELISM = 8
 
 @dataclass
 class ShowDataDeps:
-    sessions: SessionRepository
-    viewing: ViewingRepository
-    cache: ShowCacheRepository
+    sessions: SessionStore
+    viewing: ViewingStore
+    cache: ShowCacheStore
     rt_queue_url: str
     tmdb: Callable[[], TmdbClient]
     show_data_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
@@ -121,7 +119,7 @@ def _hand_off(message: ShowChunk, rest: list[ShowRef], found: list[RtShowRef], m
                                                            "left": len(rest)})
 
 
-def fail_on_auth(sessions: SessionRepository, session_id: str, error: UpstreamAuthError) -> None:
+def fail_on_auth(sessions: SessionStore, session_id: str, error: UpstreamAuthError) -> None:
     """A refused credential fails the session (every show would come back "not
     found" and the report would be empty): a reason, a metric, an error log."""
     count_auth_failure(error.service)
@@ -162,7 +160,7 @@ class Prefetched:
     shows: dict[int, CachedShow]
 
 
-def prefetch(refs: list[ShowRef], cache: ShowCacheRepository) -> Prefetched:
+def prefetch(refs: list[ShowRef], cache: ShowCacheStore) -> Prefetched:
     aliases = cache.batch_get_aliases(alias_key(ref) for ref in refs)
     named = {a["tmdb_id"] for a in aliases.values() if a["fresh"] and a["tmdb_id"] is not None}
     return Prefetched(aliases, cache.batch_get(named))

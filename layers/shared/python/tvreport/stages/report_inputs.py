@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from tvreport.records import CachedShow, ViewingRecord
-from tvreport.repositories.show_cache import ShowCacheRepository
-from tvreport.repositories.viewing import ViewingRepository
+from tvreport.repositories.protocols import ShowCacheStore, ViewingStore
 from tvreport.session_model import SessionView
 from tvreport.stats import ViewingStatistics, compute_statistics
 
@@ -27,7 +26,7 @@ def session_day(view: SessionView) -> date:
     return datetime.fromisoformat(created.replace("Z", "+00:00")).date() if created else date.today()
 
 
-def load_inputs(view: SessionView, viewing: ViewingRepository, cache: ShowCacheRepository) -> ReportInputs:
+def load_inputs(view: SessionView, viewing: ViewingStore, cache: ShowCacheStore) -> ReportInputs:
     records = viewing.records(view.session_id, as_of=session_day(view))
     shows = cache.batch_get(r.tmdb_id for r in records if r.tmdb_id is not None)
     return ReportInputs(records, shows)

@@ -16,9 +16,7 @@ from tvreport.messages import AiStageRequest
 from tvreport.observability import logger, metrics
 from tvreport.progress import Decision, decide
 from tvreport.repositories._dynamo import utc_now
-from tvreport.repositories.sessions import SessionRepository
-from tvreport.repositories.show_cache import ShowCacheRepository
-from tvreport.repositories.viewing import ViewingRepository
+from tvreport.repositories.protocols import SessionStore, ShowCacheStore, ViewingStore
 from tvreport.session_model import META_SK, SessionView, Stage, result_attribute
 from tvreport.stages import ai_stages, chunk_waves
 from tvreport.stages.report_inputs import load_inputs
@@ -30,9 +28,9 @@ RESEND_AT_MOST_EVERY = timedelta(minutes=30)
 
 @dataclass
 class TrackerDeps:
-    sessions: SessionRepository
-    viewing: ViewingRepository
-    cache: ShowCacheRepository
+    sessions: SessionStore
+    viewing: ViewingStore
+    cache: ShowCacheStore
     queue_urls: Mapping[Stage, str]  # TV_BFF and STAR_SIGN
     show_data_queue_url: str  # chunk waves
     resend_after: timedelta = RESEND_AFTER
