@@ -1,0 +1,108 @@
+"""The tracker's and the watchdog's decisions over the fakes, where they send nothing:
+which images the tracker reads, completion with the final statistics, a lost claim,
+and the watchdog ending a quiet session (COMPLETED with what it has when the
+thresholds are met, FAILED otherwise). What they send is covered under moto
+(tests/integration/test_tracker.py, test_watchdog.py)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.unit.stages.conftest import T0, World
+from tvreport.records import CastMember
+from tvreport.session_model import META_SK, Stage, State
+from tvreport.stages import chunk_waves, tracker, watchdog
+
+STALL = timedelta(minutes=10)
+
+
+def deps(world: World) -> tracker.TrackerDeps:
+    return tracker.TrackerDeps(world.sessions, world.viewing, world.cache,
+                               {Stage.TV_BFF: "https://sqs.test/bff", Stage.STAR_SIGN: "https://sqs.test/sign"},
+                               "https://sqs.test/show-data")
+
+
+def both_ai_stages_sent(world: World, session_id: str) -> None:
+    for stage in (Stage.TV_BFF, Stage.STAR_SIGN):
+        assert world.sessions.claim_trigger(session_id, stage)
+        assert world.sessions.mark_trigger_sent(session_id, stage)
+
+
+def a_finished_session(world: World) -> str:
+    session_id = world.crunching(total_shows=1)
+    world.cached(70523, "Dark", ["Drama", "Mystery"], [CastMember("Louis Hofmann", "Jonas Kahnwald", 26)], critics=95)
+    world.watched(session_id, "dark", "Dark", 70523, episodes=8)
+    world.count_both(session_id, 0, done=1)
+    both_ai_stages_sent(world, session_id)
+    for stage in (Stage.TV_BFF, Stage.STAR_SIGN):
+        world.sessions.store_ai_result(session_id, stage, {"available": True, "source": "openai"})
+    return session_id
+
+
+def test_the_tracker_reads_only_session_images(world: World) -> None:
+    session_id = a_finished_session(world)
+    ledger_image = world.sessions.ledger(session_id)[0]
+    tracker.on_session_image(None, deps(world))
+    tracker.on_session_image(ledger_image, deps(world))
+    assert world.item()["state"] == State.CRUNCHING_DATA.value
+    tracker.on_session_image({**world.item(), "sk": META_SK}, deps(world))
+    assert world.item()["state"] == State.COMPLETED.value
+
+
+def test_a_session_with_every_stage_done_completes_with_its_statistics_once(world: World) -> None:
+    session_id = a_finished_session(world)
+    view = world.sessions.get(session_id)
+    assert view is not None
+    decision = tracker.act(view, deps(world))
+    assert decision.complete and not decision.emit and decision.wave is None
+    item = world.item()
+    assert item["state"] == State.COMPLETED.value and item["report_partial"] is False
+    assert (item["statistics"]["showsWatched"], item["statistics"]["episodesWatched"]) == (1, 8)
+    assert "active" not in item
+    assert tracker.finalize(view, deps(world), partial=False) is False  # ended already: nothing changes
+    assert world.item() == item
+
+
+def test_a_claim_another_caller_holds_is_not_sent(world: World) -> None:
+    session_id = world.crunching(total_shows=1)
+    assert world.sessions.claim_trigger(session_id, Stage.TV_BFF)
+    view = world.sessions.get(session_id)
+    assert tracker.emit(view, Stage.TV_BFF, deps(world)) is False  # type: ignore[arg-type]
+    assert "tvbff_sent_at" not in str(world.item())
+
+
+def test_the_backoff_doubles_to_a_cap() -> None:
+    assert [tracker.backoff(n).total_seconds() / 60 for n in range(1, 7)] == [2, 4, 8, 16, 30, 30]
+
+
+def test_a_quiet_session_past_its_thresholds_is_completed_partial(world: World) -> None:
+    session_id = world.crunching(total_shows=1)
+    world.count_both(session_id, 0, done=1)
+    both_ai_stages_sent(world, session_id)  # sent, never done
+    outcome = watchdog.sweep(deps(world), STALL, now=T0 + STALL + timedelta(seconds=1))
+    assert outcome == {"resent": 0, "acted": 0, "completed": 1, "failed": 0, "purged": 0, "errors": 0}
+    assert world.item()["state"] == State.COMPLETED.value and world.item()["report_partial"] is True
+
+
+def test_a_quiet_session_short_of_its_thresholds_fails_as_stalled(world: World) -> None:
+    session_id = world.crunching(total_shows=2, chunks=2)
+    world.count_both(session_id, 0, done=1)  # chunk 1 never arrives
+    outcome = watchdog.sweep(deps(world), STALL, now=T0 + STALL + timedelta(seconds=1))
+    assert outcome["failed"] == 1 and world.item()["failure_reason"] == "STALLED"
+
+
+def test_a_session_with_recent_progress_is_left_alone(world: World) -> None:
+    session_id = world.crunching(total_shows=2, chunks=2)
+    world.now = T0 + STALL
+    world.count_both(session_id, 0, done=1)  # progress just now
+    before = world.item()
+    outcome = watchdog.sweep(deps(world), STALL, now=T0 + STALL + timedelta(seconds=30))
+    assert sum(outcome.values()) == 0 and world.item() == before
+
+
+def test_a_wave_claimed_elsewhere_is_not_sent_again(world: World) -> None:
+    session_id = world.crunching(total_shows=120, chunks=3)  # wave 0 claimed and sent
+    view = world.sessions.get(session_id)
+    assert view is not None
+    assert chunk_waves.release(view, 0, deps(world).waves) is False  # wave 0 is claimed
+    assert chunk_waves.resend(view, deps(world).waves) is False  # and nothing is unsent
+    assert world.item()["waves_sent"] == 1
