@@ -75,7 +75,7 @@ def session_scenario(sessions: Any) -> dict[str, Any]:
         "pages": s.record_activity_pages("s-1", 3, 4, "%d/%m/%Y"),
         "totals": s.set_totals("s-1", total_shows=10, total_chunks=1, movies=2, activities=40, rejected=1),
         "active": sorted(s.active_session_ids(int(active_shard("s-1").split("#")[1]))),
-        "view": dataclasses.replace(s.get("s-1"), item={}),  # type: ignore[arg-type]  # created above
+        "view": dataclasses.replace(s.get("s-1"), item={}),
         "complete s-2": s.complete("s-2", {"shows": 3, "average": 71.5}, partial=True,
                                    star_sign={"available": True, "sign": "Leo"}),
         "complete s-2 again": s.complete("s-2", {"shows": 0}),
@@ -87,13 +87,13 @@ def session_scenario(sessions: Any) -> dict[str, Any]:
         "count after fail": _outcome(lambda: s.count_chunk("s-1", QSD, 1, shows_done=1, shows_failed=0)),
         "count again after fail": s.count_chunk("s-1", QSD, 0, shows_done=3, shows_failed=1),
         "crunching": s.crunching("s-1"),
-        "awaiting view": s.get("s-wait") and s.get("s-wait").state,  # type: ignore[union-attr]
+        "awaiting view": s.get("s-wait") and s.get("s-wait").state,
         "active after fail": sorted(s.active_session_ids(int(active_shard("s-1").split("#")[1]))),
         "missing": s.get("missing"),
     }
     answers["item s-1"] = _plain(sessions.get_item("s-1"))
     answers["item s-2"] = _plain(sessions.get_item("s-2"))
-    answers["ledger"] = sorted((_plain(i) for i in sessions.ledger("s-1")), key=lambda i: i["sk"])  # type: ignore[index]
+    answers["ledger"] = sorted((_plain(i) for i in sessions.ledger("s-1")), key=lambda i: i["sk"])
     # DELETE: a tombstone first, the purge later.
     sessions.create("s-del", source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97,
                     client_token="token-1", request_digest="d")
@@ -150,14 +150,14 @@ def show_cache_scenario(cache: Any) -> dict[str, Any]:
                           cast=[CastMember("Louis Hofmann", "Jonas Kahnwald", 26)]))
     answers: dict[str, Any] = {
         "get": _unstamped(c.get(70523)),
-        "fresh": c.is_fresh(c.get(70523).fetched_at),  # type: ignore[union-attr]
-        "rt fresh before a crawl": c.rt_fresh(c.get(70523)),  # type: ignore[arg-type]
+        "fresh": c.is_fresh(c.get(70523).fetched_at),
+        "rt fresh before a crawl": c.rt_fresh(c.get(70523)),
         "by imdb": _unstamped(c.find_by_imdb("tt5753856")),
         "by unknown imdb": c.find_by_imdb("tt0000000"),
         "missing": c.get(1),
         "scores": c.update_rotten_tomatoes(70523, {"critics_score": 95, "audience_score": 93, "url": "/tv/dark"}),
         "scored": _unstamped(c.get(70523)),
-        "rt fresh": c.rt_fresh(c.get(70523)),  # type: ignore[arg-type]
+        "rt fresh": c.rt_fresh(c.get(70523)),
         "a miss": c.update_rotten_tomatoes(70523, None),
         "missed": _unstamped(c.get(70523)),
         "unscored": c.update_rotten_tomatoes(70523, {"url": "/tv/dark", "critics_score": None}),

@@ -249,7 +249,7 @@ def test_an_ai_stage_stores_its_pick_once(live: Live, directory: str, stage: Sta
     assert result["available"] is True and result["source"] == "rules"
     if stage is Stage.TV_BFF:
         assert (result["show"], result["character"]) == ("Dark", "Jonas Kahnwald")
-    assert stage in live.sessions.get(SESSION).done  # type: ignore[union-attr]
+    assert stage in live.sessions.get(SESSION).done
 
 
 def test_dead_letters_counts_a_dead_chunk_failed_once(live: Live) -> None:

@@ -35,7 +35,7 @@ def test_the_bff_is_a_character_of_the_most_watched_show_with_cast_stored_once(w
     result = world.item()[result_attribute(Stage.TV_BFF)]
     assert result == {"available": True, "show": "Dark", "tmdbId": 70523, "character": "Jonas Kahnwald",
                       "actor": "Louis Hofmann", "quip": result["quip"], "source": "rules"}
-    assert Stage.TV_BFF in world.sessions.get(session_id).done  # type: ignore[union-attr]
+    assert Stage.TV_BFF in world.sessions.get(session_id).done
     stored = world.item()
     world.cache.put_show(CachedShow(tmdb_id=70523, name="Dark", cast=CAST[1:]))  # would pick Martha
     ai_stages.handle(request, deps(world))  # the redelivery
@@ -56,8 +56,8 @@ def test_the_star_sign_is_picked_from_genres_and_scores(world: World) -> None:
     result = world.item()[result_attribute(Stage.STAR_SIGN)]
     assert result["available"] is True and result["source"] == "rules"
     assert {"starSign", "personality", "starSignQuip"} <= result.keys()
-    assert Stage.STAR_SIGN in world.sessions.get(session_id).done  # type: ignore[union-attr]
-    assert Stage.TV_BFF not in world.sessions.get(session_id).done  # type: ignore[union-attr]
+    assert Stage.STAR_SIGN in world.sessions.get(session_id).done
+    assert Stage.TV_BFF not in world.sessions.get(session_id).done
 
 
 def test_an_ended_or_missing_session_gets_no_result(world: World) -> None:

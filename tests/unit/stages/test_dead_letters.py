@@ -45,7 +45,7 @@ def test_an_ai_stage_gets_an_unavailable_result(world: World, stage: Stage) -> N
     body = AiStageRequest(session_id=session_id, stage=stage.value).model_dump_json()
     dead_letters.handle(body, ARNS[stage], deps(world))
     assert world.item()[result_attribute(stage)] == {"available": False, "reason": "STAGE_FAILED"}
-    assert stage in world.sessions.get(session_id).done  # type: ignore[union-attr]
+    assert stage in world.sessions.get(session_id).done
 
 
 def test_a_history_slice_no_chain_got_past_fails_the_session(world: World) -> None:

@@ -62,11 +62,11 @@ def test_fresh_cached_scores_are_counted_without_a_crawl_and_once(world: World) 
     message = rt_chunk(session_id, 1, not_on_tmdb=2)
 
     crawl_rotten_tomatoes.handle(message, crawl_deps(world, rt))
-    counted = world.sessions.get(session_id).rotten_tomatoes  # type: ignore[union-attr]
+    counted = world.sessions.get(session_id).rotten_tomatoes
     crawl_rotten_tomatoes.handle(message, crawl_deps(world, rt))  # the redelivery
 
     assert (counted.chunks_done, counted.shows_done, counted.shows_failed) == (1, 1, 2)
-    assert world.sessions.get(session_id).rotten_tomatoes == counted  # type: ignore[union-attr]
+    assert world.sessions.get(session_id).rotten_tomatoes == counted
     assert rt.requests == []
 
 
@@ -75,9 +75,9 @@ def test_a_failed_crawl_counts_the_show_unscored_and_records_nothing(world: Worl
     world.cached(1, "Show 1", ["Drama"])  # never crawled
     rt = Upstream(refused)
     crawl_rotten_tomatoes.handle(rt_chunk(session_id, 1), crawl_deps(world, rt))
-    counters = world.sessions.get(session_id).rotten_tomatoes  # type: ignore[union-attr]
+    counters = world.sessions.get(session_id).rotten_tomatoes
     assert (counters.chunks_done, counters.shows_done, counters.shows_failed) == (1, 0, 1)
-    assert len(rt.requests) == 1 and world.cache.get(1).rt_checked_at is None  # type: ignore[union-attr]
+    assert len(rt.requests) == 1 and world.cache.get(1).rt_checked_at is None
 
 
 def test_a_session_cancelled_mid_chunk_stops_the_crawl_and_counts_nothing(world: World) -> None:
@@ -117,7 +117,7 @@ def test_a_fresh_alias_answers_for_the_title_even_when_it_was_not_found(world: W
     world.cache.put_alias("unknown show", None)
     tmdb = Upstream(refused)
     deps = show_data_deps(world, tmdb)
-    assert query_show_data.resolve(ShowRef(show_key="dark", title="Dark"), deps).tmdb_id == 70523  # type: ignore[union-attr]
+    assert query_show_data.resolve(ShowRef(show_key="dark", title="Dark"), deps).tmdb_id == 70523
     assert query_show_data.resolve(ShowRef(show_key="unknown show", title="Unknown Show"), deps) is None
     assert tmdb.requests == []
 

@@ -27,7 +27,7 @@ def test_an_old_tombstone_is_purged_whole_and_a_recent_one_waits(world: World) -
     assert purged == 1
     assert world.sessions.get_item("old") is None and world.viewing.items("old") == []
     assert world.sessions.token_session("tok", "d") is None and world.sessions.ledger("old") == []
-    assert world.sessions.get_item("recent")["state"] == "DELETED"  # type: ignore[index]
+    assert world.sessions.get_item("recent")["state"] == "DELETED"
     assert len(world.viewing.items(live)) == 1 and world.sessions.get(live) is not None
 
 
@@ -38,6 +38,6 @@ def test_purge_session_keeps_the_tombstone_unless_told(world: World) -> None:
     world.sessions.tombstone("s-1")
     first = purge.purge_session("s-1", world.sessions, world.viewing, remove_tombstone=False)
     assert first == purge.Purged(viewing_records=2, session_items=0)
-    assert world.sessions.get_item("s-1")["state"] == "DELETED"  # type: ignore[index]
+    assert world.sessions.get_item("s-1")["state"] == "DELETED"
     assert purge.purge_session("s-1", world.sessions, world.viewing, remove_tombstone=True).session_items == 1
     assert world.sessions.stored == {} and world.viewing.stored == {}

@@ -85,7 +85,7 @@ def test_requests_that_cannot_succeed_fail_with_a_reason(world: World) -> None:
     for request, _ in cases.values():
         world.crunching(request.session_id)
         query_activities.handle(request, never, deps(world, uploads={"bad": b"\x00\x01 not a csv"}))
-    assert {name: world.sessions.get_item(r.session_id)["failure_reason"]  # type: ignore[index]
+    assert {name: world.sessions.get_item(r.session_id)["failure_reason"]
             for name, (r, _) in cases.items()} == {name: reason for name, (_, reason) in cases.items()}
 
 

@@ -66,7 +66,7 @@ def test_a_claim_another_caller_holds_is_not_sent(world: World) -> None:
     session_id = world.crunching(total_shows=1)
     assert world.sessions.claim_trigger(session_id, Stage.TV_BFF)
     view = world.sessions.get(session_id)
-    assert tracker.emit(view, Stage.TV_BFF, deps(world)) is False  # type: ignore[arg-type]
+    assert tracker.emit(view, Stage.TV_BFF, deps(world)) is False
     assert "tvbff_sent_at" not in str(world.item())
 
 
