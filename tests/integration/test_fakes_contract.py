@@ -38,8 +38,8 @@ def _outcome(call: Callable[[], Any]) -> Any:
         return "SessionGone"
     except ClientError as error:
         return f"ClientError:{error.response['Error']['Code']}"
-    except RuntimeError as error:
-        return f"RuntimeError:{error}"
+    except (RuntimeError, ValueError) as error:
+        return f"{type(error).__name__}:{error}"
 
 
 def _plain(item: dict[str, Any] | None, *drop: str) -> dict[str, Any] | None:
@@ -90,7 +90,15 @@ def session_scenario(sessions: Any) -> dict[str, Any]:
         "awaiting view": s.get("s-wait") and s.get("s-wait").state,
         "active after fail": sorted(s.active_session_ids(int(active_shard("s-1").split("#")[1]))),
         "missing": s.get("missing"),
+        "connect": sessions.connect("s-wait", "gandalf", "digest-1"),
+        "connect again": sessions.connect("s-wait", "gandalf", "digest-2"),
+        "start sent": sessions.mark_start_sent("s-wait"),
+        "cancel": sessions.cancel("s-wait", by="a test"),
+        "cancel again": sessions.cancel("s-wait"),
+        "start sent after cancel": sessions.mark_start_sent("s-wait"),
+        "token of none": sessions.token_session("no-such-token", None),
     }
+    answers["item s-wait"] = _plain(sessions.get_item("s-wait"))
     answers["item s-1"] = _plain(sessions.get_item("s-1"))
     answers["item s-2"] = _plain(sessions.get_item("s-2"))
     answers["ledger"] = sorted((_plain(i) for i in sessions.ledger("s-1")), key=lambda i: i["sk"])
@@ -99,6 +107,12 @@ def session_scenario(sessions: Any) -> dict[str, Any]:
                     client_token="token-1", request_digest="d")
     s.count_chunk("s-del", QSD, 0, shows_done=1, shows_failed=0)
     answers.update({
+        "replay": sessions.create("s-new", source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97,
+                                  client_token="token-1", request_digest="d"),
+        "token reused": _outcome(lambda: sessions.create("s-new", source="gandalf", state=State.CRUNCHING_DATA,
+                                                         threshold_percent=97, client_token="token-1",
+                                                         request_digest="another")),
+        "replay made no session": sessions.get_item("s-new"),
         "tombstone": sessions.tombstone("s-del", client_token="token-1"),
         "tombstone again": sessions.tombstone("s-del"),
         "deleted view": s.get("s-del"),
@@ -193,6 +207,9 @@ def test_the_session_fake_answers_as_the_repository(real) -> None:
     assert expected["item s-1"]["sd_shows_done"] == 3 and expected["item s-1"]["rt_chunks_failed"] == 1
     assert expected["tombstones after"] == ["s-del"] and expected["tombstones before"] == []
     assert expected["purge"] == 2 and expected["item s-del"] is None  # the ledger item and the token
+    assert [expected[k] for k in ("connect", "connect again", "cancel", "cancel again", "start sent after cancel")] == [
+        True, False, True, False, False]
+    assert expected["replay"] == ("s-del", False) and expected["token reused"].startswith("ClientTokenReused")
     assert expected["purge a live session"] == "RuntimeError:refusing to purge a session that is not deleted"
 
 
