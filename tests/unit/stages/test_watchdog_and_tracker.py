@@ -105,4 +105,32 @@ def test_a_wave_claimed_elsewhere_is_not_sent_again(world: World) -> None:
     assert view is not None
     assert chunk_waves.release(view, 0, deps(world).waves) is False  # wave 0 is claimed
     assert chunk_waves.resend(view, deps(world).waves) is False  # and nothing is unsent
-    assert world.item()["waves_sent"] == 1
+    for key in ("a", "b", "c"):
+        world.watched(session_id, key, key.upper(), None, episodes=1)
+    plan = chunk_waves.chunk_messages(session_id, world.viewing.items(session_id), chunk_size=1)
+    # A redelivered split: wave 0 is claimed and sent, so nothing is sent (a send would
+    # reach for SQS, which the unit tier has not got).
+    chunk_waves.start(session_id, plan, wave_size=10, chunk_size=1, deps=deps(world).waves)
+    assert world.item()["waves_sent"] == 1 and world.item()["waves_claimed"] == 1
+
+
+def test_a_claimed_stage_is_resent_when_its_failure_said_else_after_the_claim(world: World) -> None:
+    session_id = world.crunching(total_shows=1)
+    world.sessions.claim_trigger(session_id, Stage.TV_BFF)
+    claimed = world.sessions.get(session_id)
+    assert claimed is not None
+    assert watchdog.resend_due(claimed, Stage.TV_BFF) == T0 + tracker.RESEND_AFTER  # a crash between claim and send
+    world.sessions.record_send_failure(session_id, Stage.TV_BFF, T0 + timedelta(minutes=7))
+    failed = world.sessions.get(session_id)
+    assert failed is not None and watchdog.resend_due(failed, Stage.TV_BFF) == T0 + timedelta(minutes=7)
+    assert world.item()["tvbff_send_attempts"] == 1
+
+
+def test_thresholds_need_the_history_and_both_chunk_stages(world: World) -> None:
+    session_id = world.crunching()
+    assert not watchdog.thresholds_met(world.sessions.get(session_id))  # not split yet
+    world.sessions.set_totals(session_id, total_shows=100, total_chunks=2, movies=0, activities=100, rejected=0)
+    world.sessions.count_chunk(session_id, Stage.QUERY_SHOW_DATA, 0, shows_done=97, shows_failed=0)
+    assert not watchdog.thresholds_met(world.sessions.get(session_id))  # no crawl counted
+    world.sessions.count_chunk(session_id, Stage.CRAWL_ROTTEN_TOMATOES, 0, shows_done=90, shows_failed=7)
+    assert watchdog.thresholds_met(world.sessions.get(session_id))  # 97 % processed in both
