@@ -119,10 +119,10 @@ def test_a_claimed_stage_is_resent_when_its_failure_said_else_after_the_claim(wo
     world.sessions.claim_trigger(session_id, Stage.TV_BFF)
     claimed = world.sessions.get(session_id)
     assert claimed is not None
-    assert watchdog.resend_due(claimed, Stage.TV_BFF) == T0 + tracker.RESEND_AFTER  # a crash between claim and send
+    assert watchdog.resend_due(claimed, Stage.TV_BFF, tracker.RESEND_AFTER) == T0 + tracker.RESEND_AFTER  # a crash between claim and send
     world.sessions.record_send_failure(session_id, Stage.TV_BFF, T0 + timedelta(minutes=7))
     failed = world.sessions.get(session_id)
-    assert failed is not None and watchdog.resend_due(failed, Stage.TV_BFF) == T0 + timedelta(minutes=7)
+    assert failed is not None and watchdog.resend_due(failed, Stage.TV_BFF, tracker.RESEND_AFTER) == T0 + timedelta(minutes=7)
     assert world.item()["tvbff_send_attempts"] == 1
 
 
