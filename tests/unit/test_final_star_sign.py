@@ -3,7 +3,7 @@ pick is re-derived from the complete data at completion; an OpenAI pick is kept.
 from __future__ import annotations
 
 from tests.unit.test_stats import cached, show
-from tvreport.stages.ai_stages import final_star_sign
+from tvreport.stages.picks import final_star_sign
 from tvreport.stats import compute_statistics
 
 RECORDS = [show("Alpha", 10, tmdb_id=1), show("Beta", 5, tmdb_id=2), show("Gamma", 2, tmdb_id=3)]

@@ -1,0 +1,85 @@
+"""Each function cold-starts with only the packages its layers carry.
+
+The dependency layers are split by need (stacks/layers.py): on AWS a function whose
+code reaches for a package its layers do not hold fails at cold start with an
+ImportError, while every test here passes, because this venv holds every package.
+So each handler is imported in a fresh interpreter, with its template environment,
+and the packages of the layers it is not given are made unimportable."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import distribution
+
+import pytest
+
+from stacks.layers import DEPENDENCIES_DIR, DEPENDENCY_LAYERS, LAYERS_BY_FUNCTION, PROJECT_ROOT
+from tests.infrastructure.template_queries import TemplateQueries
+from tests.infrastructure.test_settings_contract import FUNCTIONS, OUR_KEYS, _render
+
+# Imports the handler with `blocked` top-level packages unimportable; prints what was refused.
+_PROBE = """
+import importlib.abc, json, sys
+blocked, refused = set(json.loads(sys.argv[1])), []
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in blocked:
+            refused.append(name)
+            raise ImportError(f"{name} is not in this function's layers")
+        return None
+sys.meta_path.insert(0, Refuse())
+sys.path[:0] = [sys.argv[2], sys.argv[3]]
+try:
+    import handler
+finally:
+    print(json.dumps(sorted(set(refused))))
+"""
+
+
+def _top_level_modules(layer: str) -> set[str]:
+    """The import names of the packages a dependency layer pins (not their own deps:
+    a layer-less function must not reach a layer's packages directly)."""
+    names: set[str] = set()
+    for line in (DEPENDENCIES_DIR / layer / "requirements.txt").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        package = line.split("==")[0].split("[")[0]
+        top_level = distribution(package).read_text("top_level.txt")
+        names |= set(top_level.split()) if top_level else {package.replace("-", "_")}
+    return names
+
+
+def _blocked_for(directory: str) -> set[str]:
+    carried = set().union(*(_top_level_modules(layer) for layer in LAYERS_BY_FUNCTION[directory]))
+    others = set().union(*(_top_level_modules(layer) for layer in DEPENDENCY_LAYERS))
+    return others - carried
+
+
+def test_the_probe_refuses_a_package_outside_the_layers() -> None:
+    """The check can fail: the AI stage, denied the AI layer, cannot start."""
+    assert "openai" in _top_level_modules("ai")
+    done = _cold_start("tv_bff", {"openai"}, {})
+    assert done.returncode != 0 and "openai" in json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("directory", FUNCTIONS)
+def test_a_function_starts_with_only_its_layers_packages(directory: str, queries: TemplateQueries) -> None:
+    environment = {key: _render(value) for key, value in queries.environment(directory).items()}
+    blocked = _blocked_for(directory)
+    done = _cold_start(directory, blocked, environment)
+    refused = json.loads(done.stdout.splitlines()[-1]) if done.stdout.strip() else []
+    assert not refused, f"{directory} imports {refused}, which its layers do not carry"
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _cold_start(directory: str, blocked: set[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in OUR_KEYS}
+    env.update(environment)
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env.pop("PYTHONPATH", None)  # only the function's code and the shared layer, as on Lambda
+    return subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(sorted(blocked)), str(PROJECT_ROOT / "lambdas" / directory),
+         str(PROJECT_ROOT / "layers" / "shared" / "python")],
+        capture_output=True, text=True, timeout=120, env=env, check=False)
