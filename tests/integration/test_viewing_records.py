@@ -57,3 +57,16 @@ def test_moto_refuses_an_oversized_item_and_we_name_it(moto_tables):
     viewing = ViewingRepository(moto_tables["viewing"], ttl_days=1)
     with pytest.raises(ItemTooLarge):
         viewing.put_record("big", "x", title="X" * 500_000, kind="show", plays={"2024-01-01|1|Pilot"})
+
+
+def test_a_redelivered_split_keeps_the_tmdb_match_written_since(moto_tables):
+    """queryActivities delivered twice: the second copy's records must not erase what
+    queryShowData matched in between (measured: a heavy run with doubled deliveries lost
+    72 of 324 matches to a plain put)."""
+    viewing = ViewingRepository(moto_tables["viewing"], ttl_days=1)
+    plays = {play_key(date(2026, 1, 1), "S1E1")}
+    viewing.put_record("s-1", "dark", title="Dark", kind="show", plays=plays)
+    viewing.set_tmdb_id("s-1", "dark", 70523)
+    viewing.put_record("s-1", "dark", title="Dark", kind="show", plays=plays)  # the late duplicate
+    [record] = viewing.records("s-1", as_of=date(2026, 4, 1))
+    assert record.tmdb_id == 70523

@@ -326,7 +326,8 @@ class FakeViewing:
                                 **summarize_plays(plays), "expires_at": expires_at(utc_now(), self._ttl_days)}
         if imdb_id:
             item["imdb_id"] = imdb_id
-        self._put(_stored(item))
+        if (session_id, show_key) not in self.stored:  # written once: a redelivered split keeps the match
+            self._put(_stored(item))
 
     def set_tmdb_id(self, session_id: str, show_key: str, tmdb_id: int) -> None:
         item = self.stored.get((session_id, show_key))

@@ -5,8 +5,9 @@ A record holds a summary of its plays, not the plays: counts, first and last pla
 and per day the number of episodes last played that day (what "episodes in the last
 12 months" needs). Its size is bounded by the days in the history, never by the plays
 (a show rewatched 30,000 times would not fit DynamoDB's 400 KB item as a set of
-plays). Records are written once per session from the whole history (put, so a
-redelivered write changes nothing)."""
+plays). Records are written once per session from the whole history: a conditional
+put, so a redelivered split never rewrites a record that queryShowData has since
+matched to its TMDB show (a plain put would erase the match)."""
 from __future__ import annotations
 
 import json
@@ -68,8 +69,10 @@ class ViewingRepository:
         if imdb_id:
             item["imdb_id"] = imdb_id
         try:
-            self._table.put_item(Item=item)
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(show_key)")
         except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return  # written by an earlier delivery of the same split: the same summary
             raise _item_size_error(error) from error
 
     # The name from when plays were a set added to; a record is now written whole.
