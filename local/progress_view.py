@@ -11,7 +11,10 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 from rich.tree import Tree
 
-STAGES = ("queryActivities", "queryShowData", "crawlRottenTomatoes", "tvBFF", "starSignPicker")
+from tvreport.schema import FOLLOW_UPS, STAGES as _REGISTRY
+
+STAGES = tuple(spec.label for spec in _REGISTRY.values())  # the session document's `stages` keys
+_REPORT_SECTIONS = ("statistics", *(str(spec.report_key) for spec in FOLLOW_UPS))
 
 
 class StageProgress:
@@ -76,10 +79,10 @@ def print_summary(
     if session.get("failureReason"):
         console.print(f"failure reason: [red]{session['failureReason']}[/]")
     if report:
-        for section in ("statistics", "tvBff", "starSign"):
+        for section in _REPORT_SECTIONS:
             if report.get(section):
                 console.print(_tree(section, report[section]))
-        others = {k: v for k, v in report.items() if k not in ("statistics", "tvBff", "starSign", "sessionId")}
+        others = {k: v for k, v in report.items() if k not in (*_REPORT_SECTIONS, "sessionId")}
         if others:
             console.print(_tree("other", others))
     table = Table(title="run", show_header=False)

@@ -17,18 +17,18 @@ from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, ShowCh
 from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository
+from tvreport.schema import CHUNKED, FOLLOW_UPS, STAGES
 from tvreport.session_model import COUNTER_PREFIX, ChunkCounters, SessionView, Stage, State
 from tvreport.stages.query_activities import chunk_messages
 
 # The model each stage queue (and its DLQ) carries.
 MESSAGE_MODELS: dict[str, type[BaseModel]] = {
-    "query_activities": ActivitiesRequest,
-    "query_show_data": ShowChunk,
-    "crawl_rotten_tomatoes": RtChunk,
-    "tv_bff": AiStageRequest,
-    "star_sign_picker": AiStageRequest,
+    STAGES[Stage.QUERY_ACTIVITIES].folder: ActivitiesRequest,
+    STAGES[Stage.QUERY_SHOW_DATA].folder: ShowChunk,
+    STAGES[Stage.CRAWL_ROTTEN_TOMATOES].folder: RtChunk,
+    **{spec.folder: AiStageRequest for spec in FOLLOW_UPS},
 }
-CHUNK_STAGES = {"query_show_data": Stage.QUERY_SHOW_DATA, "crawl_rotten_tomatoes": Stage.CRAWL_ROTTEN_TOMATOES}
+CHUNK_STAGES = {spec.folder: spec.stage for spec in CHUNKED}
 # ttl_days only matters to writes that set expires_at; the operator's writes never do.
 _UNUSED_TTL_DAYS = 1
 
@@ -72,7 +72,7 @@ class Ops:
             "counters": {stage.value: _counters(counters) for stage, counters in
                          ((Stage.QUERY_SHOW_DATA, view.show_data),
                           (Stage.CRAWL_ROTTEN_TOMATOES, view.rotten_tomatoes))},
-            "ai_stages": {stage.value: _ai_status(view, stage) for stage in (Stage.TV_BFF, Stage.STAR_SIGN)},
+            "ai_stages": {spec.stage.value: _ai_status(view, spec.stage) for spec in FOLLOW_UPS},
             "ledger": ledger,
             "chunks": _where_chunks_are(view, ledger, dead_letters),
             "dead_letters": dead_letters,
@@ -127,7 +127,7 @@ class Ops:
                 skipped.append(chunk_id)  # a concurrent retry won, or the session ended
                 continue
             try:
-                publisher.send(self.pipeline.queues["query_show_data"].url, [messages[chunk_id]])
+                publisher.send(self.pipeline.queues[STAGES[Stage.QUERY_SHOW_DATA].folder].url, [messages[chunk_id]])
             except Exception:
                 self._recount(session_id, chunk_id, taken)
                 raise

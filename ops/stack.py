@@ -8,17 +8,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tvreport import aws
-from tvreport.session_model import Stage
+from tvreport.schema import STAGES, Stage
 
 # Queue-fed stages by the name an operator types (the lambdas/ directory), with the
 # stage their ledger items and DLQ records are kept under.
-QUEUE_STAGES: dict[str, Stage] = {
-    "query_activities": Stage.QUERY_ACTIVITIES,
-    "query_show_data": Stage.QUERY_SHOW_DATA,
-    "crawl_rotten_tomatoes": Stage.CRAWL_ROTTEN_TOMATOES,
-    "tv_bff": Stage.TV_BFF,
-    "star_sign_picker": Stage.STAR_SIGN,
-}
+QUEUE_STAGES: dict[str, Stage] = {spec.folder: stage for stage, spec in STAGES.items()}
 
 
 class StackNotFound(LookupError):

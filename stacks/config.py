@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
+from tvreport.schema import STAGES, Stage
+
 
 class ConfigError(ValueError):
     """A CDK context value is missing its expected shape or range."""
@@ -34,8 +36,8 @@ class FunctionSpec:
 class QueueStageSpec:
     """One queue-fed stage: its function (lambdas/<directory>) and its queue."""
 
-    directory: str  # lambdas/<directory>, also the construct id stem
-    stage_name: str  # the name dead_letters reports a failed chunk under
+    directory: str  # lambdas/<directory>, also the construct id stem (tvreport.schema: folder)
+    stage_name: str  # the stored stage name dead_letters records a failure under (a Stage value)
     timeout_seconds: int
     memory_mb: int
     batch_size: int
@@ -50,31 +52,27 @@ class QueueStageSpec:
 # 1024 MB because parsing and writing a long history is CPU-bound (Lambda CPU scales
 # with memory). The AI stages make one or two OpenAI calls (120 s). The tracker and
 # dead_letters only do conditional DynamoDB writes (60 s / 256 MB).
-DEFAULT_QUEUE_STAGES: tuple[QueueStageSpec, ...] = (
+_STAGE_SIZES: dict[Stage, dict[str, int]] = {
     # Gandalf is one upstream per session: few concurrent sessions at once.
-    QueueStageSpec(
-        "query_activities", "query_activities",
+    Stage.QUERY_ACTIVITIES: dict(
         timeout_seconds=300, memory_mb=1024, batch_size=1, max_receive_count=3, max_concurrency=5,
     ),
     # TMDB allows about 50 requests/s per key: 10 chunks in flight stay below it.
-    QueueStageSpec(
-        "query_show_data", "query_show_data",
+    Stage.QUERY_SHOW_DATA: dict(
         timeout_seconds=300, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=10,
     ),
     # Rotten Tomatoes is crawled politely (few crawlers); its pages are flaky,
     # so one more receive before the DLQ.
-    QueueStageSpec(
-        "crawl_rotten_tomatoes", "crawl_rotten_tomatoes",
+    Stage.CRAWL_ROTTEN_TOMATOES: dict(
         timeout_seconds=300, memory_mb=512, batch_size=1, max_receive_count=4, max_concurrency=5,
     ),
-    QueueStageSpec(
-        "tv_bff", "tv_bff",
-        timeout_seconds=120, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=5,
-    ),
-    QueueStageSpec(
-        "star_sign_picker", "star_sign",
-        timeout_seconds=120, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=5,
-    ),
+}
+# Every follow-up stage (the AI stages, and any added to tvreport.schema) unless named above.
+_FOLLOW_UP_SIZE = dict(timeout_seconds=120, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=5)
+# One queue-fed stage per registry entry, in pipeline order.
+DEFAULT_QUEUE_STAGES: tuple[QueueStageSpec, ...] = tuple(
+    QueueStageSpec(spec.folder, spec.stage.value, **_STAGE_SIZES.get(spec.stage, _FOLLOW_UP_SIZE))
+    for spec in STAGES.values()
 )
 
 DEFAULT_FUNCTIONS: dict[str, FunctionSpec] = {
@@ -330,7 +328,7 @@ def _coerce(key: str, raw: Any, wanted: type) -> Any:
 def _as_mapping(key: str, raw: Any) -> Mapping[str, Any]:
     if raw is None:
         return {}
-    if isinstance(raw, str):  # `-c stages='{"tv_bff": {...}}'`
+    if isinstance(raw, str):  # `-c stages='{"<folder>": {...}}'`
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as error:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from tvreport.schema import STAGES, Stage
+
 PACK = "AwsSolutions"  # the plugin's name: acknowledgment ids are `<pack>::<rule>`
 IAM4_API_ROLE = (
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]"
@@ -74,7 +76,7 @@ def acknowledge_findings(stack: Stack) -> None:
     _acknowledge(stack.functions["api"].role, incoming, INCOMING_OBJECTS)  # type: ignore[attr-defined]
 
 
-UPLOAD_ROLES = ("api", "query_activities")  # the keys of pipeline_stack.UPLOAD_ACTIONS
+UPLOAD_ROLES = ("api", STAGES[Stage.QUERY_ACTIVITIES].folder)  # the keys of pipeline_stack.UPLOAD_ACTIONS
 INCOMING_OBJECTS = (
     "Read of presigned uploads only (uploads/incoming/<upload id>.csv, a random id per upload), "
     "so POST /sessions {uploadId} can check and move one; never a session's export."

@@ -4,6 +4,8 @@ Every permission is a `grant_*` on the object concerned or an exact action list
 (TABLE_ACTIONS, INDEX_ACTIONS, UPLOAD_ACTIONS; one role per function),
 and every name a function needs reaches it as an environment variable holding the
 resource's attribute (a CloudFormation token), spelled by `tvreport.env_keys`.
+Stages are named by the stage registry (`tvreport.schema`): every follow-up stage
+there gets its queue, grants, senders and dead-letter source here without an edit.
 """
 
 from __future__ import annotations
@@ -27,11 +29,20 @@ from constructs import Construct
 
 from stacks.config import PipelineConfig
 from stacks.constructs import ApiEdge, DataStores, PipelineApi, PipelineFunction, QueueWorker, StreamConsumer
-from stacks.constructs.data_stores import ACTIVE_SESSIONS_INDEX, BY_IMDB_INDEX, UPLOADS_PREFIX
 from stacks.constructs.monitoring import Monitoring, StageQueues
 from stacks.layers import PipelineLayers
 from stacks.nag import acknowledge_findings
 from tvreport import env_keys
+from tvreport.schema import (
+    ACTIVE_SESSIONS_INDEX,
+    BY_IMDB_INDEX,
+    FOLLOW_UPS,
+    STAGES,
+    UPLOADS_INCOMING_PREFIX,
+    UPLOADS_PREFIX,
+    Stage,
+    StageSpec,
+)
 from tvreport.upstream_budgets import per_process_shares
 
 # dead_letters is never throttled by an upstream; two concurrent pollers (the SQS
@@ -47,18 +58,21 @@ _SESSION_STAGE = ("GetItem", "UpdateItem", "ConditionCheckItem")  # check, advan
 _COUNTS_CHUNKS = (*_SESSION_STAGE, "PutItem")  # + the chunk ledger item
 _PURGES = ("Query", "DeleteItem", "BatchWriteItem")  # every item of one session, by key
 _REPORT_READER = {"viewing": ("Query",), "show_cache": ("BatchGetItem",)}
+_ACTIVITIES, _SHOW_DATA, _CRAWL = (
+    STAGES[stage].folder for stage in (Stage.QUERY_ACTIVITIES, Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES)
+)
 TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "api": {"sessions": (*_COUNTS_CHUNKS, *_PURGES), "viewing": _PURGES},  # PutItem: create
     # query_activities: viewing records and raw pages
-    "query_activities": {"sessions": _SESSION_STAGE, "viewing": ("Query", "PutItem", "UpdateItem")},
-    "query_show_data": {
+    _ACTIVITIES: {"sessions": _SESSION_STAGE, "viewing": ("Query", "PutItem", "UpdateItem")},
+    _SHOW_DATA: {
         "sessions": _COUNTS_CHUNKS,
         "viewing": ("UpdateItem",),
         "show_cache": ("GetItem", "PutItem", "UpdateItem"),
     },
-    "crawl_rotten_tomatoes": {"sessions": _COUNTS_CHUNKS, "show_cache": ("GetItem", "UpdateItem")},
-    "tv_bff": {"sessions": _SESSION_STAGE, **_REPORT_READER},
-    "star_sign_picker": {"sessions": _SESSION_STAGE, **_REPORT_READER},
+    _CRAWL: {"sessions": _COUNTS_CHUNKS, "show_cache": ("GetItem", "UpdateItem")},
+    # every follow-up stage: reads the report's inputs, stores its result once
+    **{spec.folder: {"sessions": _SESSION_STAGE, **_REPORT_READER} for spec in FOLLOW_UPS},
     "progress_tracker": {"sessions": _SESSION_STAGE, **_REPORT_READER},
     "dead_letters": {"sessions": _COUNTS_CHUNKS},
     "watchdog": {
@@ -70,13 +84,26 @@ TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 # Queries of a secondary index, granted on that index alone (not `index/*`).
 INDEX_ACTIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
     "watchdog": {("sessions", ACTIVE_SESSIONS_INDEX): ("Query",)},
-    "query_show_data": {("show_cache", BY_IMDB_INDEX): ("Query",)},
+    _SHOW_DATA: {("show_cache", BY_IMDB_INDEX): ("Query",)},
 }
 # Object actions on `uploads/*` of the uploads bucket (no listing, no bucket actions).
 UPLOAD_ACTIONS: dict[str, tuple[str, ...]] = {
     "api": ("s3:PutObject", "s3:DeleteObject"),  # POST stores the export; DELETE removes it
-    "query_activities": ("s3:GetObject",),
+    _ACTIVITIES: ("s3:GetObject",),
 }
+# Who sends to which stage queue (besides the follow-up stages, which the tracker
+# sends and the watchdog re-sends): the only sqs:SendMessage grants.
+SENDS: tuple[tuple[str, Stage], ...] = (
+    ("api", Stage.QUERY_ACTIVITIES),
+    (_ACTIVITIES, Stage.QUERY_ACTIVITIES),  # hand-off
+    (_ACTIVITIES, Stage.QUERY_SHOW_DATA),
+    (_SHOW_DATA, Stage.QUERY_SHOW_DATA),  # hand-off near deadline
+    (_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES),
+    (_CRAWL, Stage.CRAWL_ROTTEN_TOMATOES),  # hand-off
+    ("progress_tracker", Stage.QUERY_SHOW_DATA),  # chunk waves
+    ("watchdog", Stage.QUERY_SHOW_DATA),  # unsent or due waves
+    *((sender, spec.stage) for spec in FOLLOW_UPS for sender in ("progress_tracker", "watchdog")),
+)
 
 # (key, construct id, name suffix, description) of each outside-service credential.
 SECRETS = (
@@ -202,29 +229,15 @@ class PipelineStack(Stack):
         for directory, actions in UPLOAD_ACTIONS.items():
             _allow(fn[directory], actions, [uploads])
         # POST /sessions {uploadId}: check and copy an upload, never another session's export
-        _allow(fn["api"], ("s3:GetObject",), [stores.uploads.arn_for_objects(f"{UPLOADS_PREFIX}incoming/*")])
-        for directory in ("api", "query_activities"):
+        _allow(fn["api"], ("s3:GetObject",), [stores.uploads.arn_for_objects(f"{UPLOADS_INCOMING_PREFIX}*")])
+        for directory in UPLOAD_ACTIONS:
             fn[directory].add_environment(env_keys.UPLOADS_BUCKET, stores.uploads.bucket_name)
 
     def _wire_queues(self) -> None:
-        """Who sends to which stage queue: the only sqs:SendMessage grants."""
-        queue = {directory: worker.queue for directory, worker in self.workers.items()}
-        sends = (
-            ("api", env_keys.QUERY_ACTIVITIES_QUEUE_URL, "query_activities"),
-            ("query_activities", env_keys.QUERY_ACTIVITIES_QUEUE_URL, "query_activities"),  # hand-off
-            ("query_activities", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),
-            ("query_show_data", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),  # hand-off near deadline
-            ("query_show_data", env_keys.CRAWL_RT_QUEUE_URL, "crawl_rotten_tomatoes"),
-            ("crawl_rotten_tomatoes", env_keys.CRAWL_RT_QUEUE_URL, "crawl_rotten_tomatoes"),  # hand-off
-            ("progress_tracker", env_keys.TV_BFF_QUEUE_URL, "tv_bff"),
-            ("progress_tracker", env_keys.STAR_SIGN_QUEUE_URL, "star_sign_picker"),
-            ("watchdog", env_keys.TV_BFF_QUEUE_URL, "tv_bff"),  # re-sends stale claims
-            ("watchdog", env_keys.STAR_SIGN_QUEUE_URL, "star_sign_picker"),
-            ("progress_tracker", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),  # chunk waves
-            ("watchdog", env_keys.QUERY_SHOW_DATA_QUEUE_URL, "query_show_data"),  # unsent or due waves
-        )
-        for sender, env_key, target in sends:
-            _send_to(self.functions[sender], env_key, queue[target])
+        """SENDS: the queue's URL under the stage's key, and a send grant on it."""
+        for sender, stage in SENDS:
+            target = STAGES[stage]
+            _send_to(self.functions[sender], target.queue_url_key, self.workers[target.folder].queue)
 
     def _secrets(self) -> dict[str, secretsmanager.ISecret]:
         """One secret per outside credential, named `<stack>/<credential>`.
@@ -251,16 +264,12 @@ class PipelineStack(Stack):
         )
 
     def _wire_outside_services(self) -> None:
-        """Outside-service URLs and secrets (by name, read grant) per function."""
+        """Outside-service URLs and secrets (by name, read grant): each stage gets its
+        registry upstream's (tvreport.schema); the API its Connect settings."""
         fn, config, secrets = self.functions, self.config, self.secrets
-        _add_environment(
-            fn["query_activities"],
-            {
-                env_keys.GANDALF_URL: config.gandalf_url,
-                env_keys.GANDALF_PRIVATE_KEY_SECRET: secrets["gandalf"].secret_name,
-            },
-        )
-        secrets["gandalf"].grant_read(fn["query_activities"])
+        for spec in STAGES.values():
+            if spec.upstream is not None:
+                self._wire_upstream(spec)
         # The API derives the app's public key for Connect URLs from the same secret.
         _add_environment(
             fn["api"],
@@ -270,23 +279,25 @@ class PipelineStack(Stack):
             },
         )
         secrets["gandalf"].grant_read(fn["api"])
-        _add_environment(
-            fn["query_show_data"],
-            {env_keys.TMDB_URL: config.tmdb_url, env_keys.TMDB_API_KEY_SECRET: secrets["tmdb"].secret_name},
-        )
-        secrets["tmdb"].grant_read(fn["query_show_data"])
-        fn["crawl_rotten_tomatoes"].add_environment(env_keys.ROTTEN_TOMATOES_URL, config.rotten_tomatoes_url)
         self._wire_upstream_budgets()
-        for directory in ("tv_bff", "star_sign_picker"):
-            _add_environment(
-                fn[directory],
-                {
-                    env_keys.OPENAI_API_KEY_SECRET: secrets["openai"].secret_name,
-                    env_keys.OPENAI_MODEL: config.openai_model,
-                    env_keys.OPENAI_BASE_URL: config.openai_base_url,
-                },
-            )
-            secrets["openai"].grant_read(fn[directory])
+
+    def _wire_upstream(self, spec: StageSpec) -> None:
+        config, secrets, function = self.config, self.secrets, self.functions[spec.folder]
+        secret_key = {
+            "gandalf": env_keys.GANDALF_PRIVATE_KEY_SECRET,
+            "tmdb": env_keys.TMDB_API_KEY_SECRET,
+            "openai": env_keys.OPENAI_API_KEY_SECRET,
+        }.get(str(spec.upstream))
+        variables = {
+            "gandalf": {env_keys.GANDALF_URL: config.gandalf_url},
+            "tmdb": {env_keys.TMDB_URL: config.tmdb_url},
+            "rottentomatoes": {env_keys.ROTTEN_TOMATOES_URL: config.rotten_tomatoes_url},
+            "openai": {env_keys.OPENAI_MODEL: config.openai_model, env_keys.OPENAI_BASE_URL: config.openai_base_url},
+        }[str(spec.upstream)]
+        if secret_key is not None:
+            variables[secret_key] = secrets[str(spec.upstream)].secret_name
+            secrets[str(spec.upstream)].grant_read(function)
+        _add_environment(function, variables)
 
     def _wire_upstream_budgets(self) -> None:
         """Each calling function's per-process share of every service's budget (the

@@ -16,8 +16,10 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from tvreport.schema import FOLLOW_UPS
+
 READ_UNIT_BYTES, WRITE_UNIT_BYTES = 4096, 1024
-_AI_STAGES = {"tv_bff", "star_sign"}
+_AI_STAGES = {spec.stage.value for spec in FOLLOW_UPS}
 _deserializer = TypeDeserializer()
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy, aws_dynamodb as dynamodb, aws_s3 as s3
 from constructs import Construct
 
-TTL_ATTRIBUTE = "expires_at"
-ACTIVE_SESSIONS_INDEX = "active-sessions"
-BY_IMDB_INDEX = "by-imdb"
+from tvreport import schema
+from tvreport.schema import ACTIVE_SESSIONS_INDEX, BY_IMDB_INDEX, TTL_ATTRIBUTE
+
 UPLOAD_EXPIRY = Duration.days(1)
-UPLOADS_PREFIX = "uploads/"  # tvreport.session_api stores `uploads/<session id>.csv`
 
 
 def _string(name: str) -> dynamodb.Attribute:
@@ -46,8 +45,8 @@ class DataStores(Construct):
         self.sessions = _table(
             self,
             "Sessions",
-            partition_key=_string("pk"),
-            sort_key=_string("sk"),
+            partition_key=_string(schema.SESSIONS_PK),
+            sort_key=_string(schema.SESSIONS_SK),
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,  # the tracker reads both
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -59,26 +58,28 @@ class DataStores(Construct):
         # write the index: a session writes it twice (in, out), whatever its size.
         self.sessions.add_global_secondary_index(
             index_name=ACTIVE_SESSIONS_INDEX,
-            partition_key=_string("active"),
-            sort_key=_string("created_at"),
+            partition_key=_string(schema.ACTIVE_ATTRIBUTE),
+            sort_key=_string(schema.ACTIVE_SORT),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.viewing = _table(
             self,
             "Viewing",
-            partition_key=_string("session_id"),
-            sort_key=_string("show_key"),
+            partition_key=_string(schema.VIEWING_PK),
+            sort_key=_string(schema.VIEWING_SK),
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.show_cache = _table(
             self,
             "ShowCache",
-            partition_key=_string("show_id"),
+            partition_key=_string(schema.SHOW_CACHE_PK),
             removal_policy=RemovalPolicy.RETAIN,
         )
         # Titles reach a show through alias items (`alias#<title key>` -> TMDB id) read
         # by key, so only the IMDB id needs an index.
-        self.show_cache.add_global_secondary_index(index_name=BY_IMDB_INDEX, partition_key=_string("imdb_id"))
+        self.show_cache.add_global_secondary_index(
+            index_name=BY_IMDB_INDEX, partition_key=_string(schema.IMDB_ATTRIBUTE)
+        )
 
         # RETAIN (the default): CloudFormation cannot delete a non-empty bucket and
         # `auto_delete_objects` would add a custom resource; the lifecycle rule

@@ -26,14 +26,13 @@ from constructs import Construct
 
 from stacks.constructs.pipeline_function import METRICS_NAMESPACE
 from tvreport import observability as names
+from tvreport.schema import STAGES
 
 PERIOD = Duration.minutes(5)
 MAX_ALARM_METRICS = 10  # CloudWatch's limit of metrics in one alarm's math expression
 # (upstream as in the metric name, the function that calls it)
-UPSTREAMS = (
-    ("gandalf", "query_activities"),
-    ("tmdb", "query_show_data"),
-    ("rottentomatoes", "crawl_rotten_tomatoes"),
+UPSTREAMS = tuple(
+    (spec.upstream, spec.folder) for spec in STAGES.values() if spec.upstream in ("gandalf", "tmdb", "rottentomatoes")
 )
 
 

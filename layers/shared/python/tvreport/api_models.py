@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
+from tvreport.schema import FOLLOW_UPS, STAGES
 from tvreport.session_model import State
 
 
@@ -31,12 +32,8 @@ class StageProgress(BaseModel):
     chunksFailed: int | None = None
 
 
-class Stages(BaseModel):
-    queryActivities: StageProgress
-    queryShowData: StageProgress
-    crawlRottenTomatoes: StageProgress
-    tvBFF: StageProgress
-    starSignPicker: StageProgress
+# One field per stage, named by its API label (tvreport.schema), in pipeline order.
+Stages = create_model("Stages", **{spec.label: (StageProgress, ...) for spec in STAGES.values()})  # type: ignore[call-overload]
 
 
 class Counters(BaseModel):
@@ -53,7 +50,7 @@ class SessionDocument(BaseModel):
     failureReason: str | None = Field(default=None, description="a reason code when FAILED, e.g. CANCELLED")
     source: Literal["gandalf", "netflix_csv"] | None = None
     thresholdPercent: int
-    stages: Stages
+    stages: Stages  # built from the stage registry (mypy sees Any)
     counters: Counters
     createdAt: str | None = None
     updatedAt: str | None = None
@@ -62,12 +59,15 @@ class SessionDocument(BaseModel):
                                    "where to send the person to link Netflix through Gandalf Connect")
 
 
-class Report(BaseModel):
+class _ReportBase(BaseModel):
     sessionId: str
     partial: bool = Field(description="true when the watchdog completed the session with what it had")
     statistics: dict[str, Any] = Field(description="viewing statistics (top shows, genres, actor, scores)")
-    tvBff: dict[str, Any] | None = None
-    starSign: dict[str, Any] | None = None
+
+
+# Each follow-up stage's result under its report key (tvreport.schema).
+Report = create_model("Report", __base__=_ReportBase,  # type: ignore[call-overload]
+                      **{str(spec.report_key): (dict[str, Any] | None, None) for spec in FOLLOW_UPS})
 
 
 class Deleted(BaseModel):

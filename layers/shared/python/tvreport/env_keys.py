@@ -1,16 +1,19 @@
 """Every environment-variable name, once. Imported by the CDK stack (which sets
 them) and by the runtime settings (which read and validate them)."""
+from tvreport.schema import STAGES, Stage
 
 SESSIONS_TABLE = "SESSIONS_TABLE"
 VIEWING_TABLE = "VIEWING_TABLE"
 SHOW_CACHE_TABLE = "SHOW_CACHE_TABLE"
 UPLOADS_BUCKET = "UPLOADS_BUCKET"
 
-QUERY_ACTIVITIES_QUEUE_URL = "QUERY_ACTIVITIES_QUEUE_URL"
-QUERY_SHOW_DATA_QUEUE_URL = "QUERY_SHOW_DATA_QUEUE_URL"
-CRAWL_RT_QUEUE_URL = "CRAWL_RT_QUEUE_URL"
-TV_BFF_QUEUE_URL = "TV_BFF_QUEUE_URL"
-STAR_SIGN_QUEUE_URL = "STAR_SIGN_QUEUE_URL"
+# Each stage's queue URL is named by its registry entry (StageSpec.queue_url_key);
+# these are the names the fixed stages' own code reads.
+QUERY_ACTIVITIES_QUEUE_URL = STAGES[Stage.QUERY_ACTIVITIES].queue_url_key
+QUERY_SHOW_DATA_QUEUE_URL = STAGES[Stage.QUERY_SHOW_DATA].queue_url_key
+CRAWL_RT_QUEUE_URL = STAGES[Stage.CRAWL_ROTTEN_TOMATOES].queue_url_key
+TV_BFF_QUEUE_URL = STAGES[Stage.TV_BFF].queue_url_key
+STAR_SIGN_QUEUE_URL = STAGES[Stage.STAR_SIGN].queue_url_key
 
 PROGRESS_THRESHOLD = "PROGRESS_THRESHOLD"  # percent, e.g. "97"
 CHUNK_SIZE = "CHUNK_SIZE"  # shows per chunk, e.g. "50"
@@ -29,13 +32,13 @@ ROTTEN_TOMATOES_URL = "ROTTEN_TOMATOES_URL"
 OPENAI_BASE_URL = "OPENAI_BASE_URL"  # optional; empty = the SDK default
 OPENAI_MODEL = "OPENAI_MODEL"
 
-# dead_letters: JSON object mapping each stage DLQ's ARN to its stage name
-# (query_activities, query_show_data, crawl_rotten_tomatoes, tv_bff, star_sign).
+# dead_letters: JSON object mapping each stage DLQ's ARN to its stored stage name
+# (a tvreport.schema.Stage value).
 DEAD_LETTER_SOURCES = "DEAD_LETTER_SOURCES"
 
 # Secrets are passed by reference (a Secrets Manager secret name); the value is
-# read at run time through Powertools parameters. Locally the plain-value keys
-# below may be set instead (never in a deployed stack).
+# read at run time through Powertools parameters. The plain-value keys below are
+# read only when no secret name is set (tests; the local runner uses Secrets Manager).
 GANDALF_PRIVATE_KEY_SECRET = "GANDALF_PRIVATE_KEY_SECRET"
 TMDB_API_KEY_SECRET = "TMDB_API_KEY_SECRET"
 OPENAI_API_KEY_SECRET = "OPENAI_API_KEY_SECRET"

@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+
+from tvreport.schema import STAGES, Stage
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+def _follow_up(stage: Stage) -> Stage:
+    if not STAGES[stage].follow_up:
+        raise ValueError(f"{stage.value} is not a follow-up stage")
+    return stage
 
 
 class ActivitiesRequest(BaseModel):
@@ -79,8 +87,8 @@ class RtChunk(BaseModel):
 
 
 class AiStageRequest(BaseModel):
-    """tvBFF and starSignPicker queues."""
+    """The follow-up stages' queues (tvreport.schema.FOLLOW_UPS): which one, for whom."""
 
     model_config = _STRICT
     session_id: str = Field(min_length=1)
-    stage: Literal["tv_bff", "star_sign"]
+    stage: Annotated[Stage, AfterValidator(_follow_up)]

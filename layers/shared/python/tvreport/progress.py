@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tvreport.schema import FOLLOW_UPS, REQUIRED_BEFORE_COMPLETED, Trigger
 from tvreport.session_model import ChunkCounters, SessionView, Stage, State
 from tvreport.waves import due_wave
 
@@ -50,21 +51,27 @@ def is_ready(view: SessionView, counters: ChunkCounters) -> bool:
 
 
 def stage_percentages(view: SessionView) -> dict[Stage, int]:
-    def ai(stage: Stage) -> int:
-        return 100 if stage in view.done else (1 if stage in view.requested else 0)
-
-    return {
+    """Every stage's percent, in the registry's order (tvreport.schema.STAGES)."""
+    percents = {
         Stage.QUERY_ACTIVITIES: activities_percent(view),
         Stage.QUERY_SHOW_DATA: chunk_stage_percent(view, view.show_data),
         Stage.CRAWL_ROTTEN_TOMATOES: chunk_stage_percent(view, view.rotten_tomatoes),
-        Stage.TV_BFF: ai(Stage.TV_BFF),
-        Stage.STAR_SIGN: ai(Stage.STAR_SIGN),
     }
+    for spec in FOLLOW_UPS:  # 1 % once claimed, 100 % once its result is stored
+        percents[spec.stage] = 100 if spec.stage in view.done else (1 if spec.stage in view.requested else 0)
+    return percents
+
+
+def triggered(trigger: Trigger, view: SessionView) -> bool:
+    """Whether a follow-up stage with this trigger is due (before its claim)."""
+    if trigger is Trigger.SHOW_DATA_COMPLETE:
+        return is_complete(view, view.show_data)
+    return is_ready(view, view.show_data) and is_ready(view, view.rotten_tomatoes)
 
 
 @dataclass(frozen=True)
 class Decision:
-    emit: frozenset[Stage]  # AI stages to claim and send
+    emit: frozenset[Stage]  # follow-up stages to claim and send
     complete: bool  # mark the session COMPLETED
     wave: int | None = None  # the chunk wave to claim and release (tvreport.waves)
 
@@ -74,16 +81,12 @@ def decide(view: SessionView) -> Decision:
     here (the claim is the exactly-once guard; the watchdog re-sends stale claims)."""
     if view.state is not State.CRUNCHING_DATA or not view.activities_done:
         return Decision(frozenset(), False)
-    wanted: set[Stage] = set()
-    if is_complete(view, view.show_data):
-        wanted.add(Stage.TV_BFF)
-    if is_ready(view, view.show_data) and is_ready(view, view.rotten_tomatoes):
-        wanted.add(Stage.STAR_SIGN)
+    wanted = {spec.stage for spec in FOLLOW_UPS if spec.trigger is not None and triggered(spec.trigger, view)}
     emit = frozenset(wanted - view.requested)
-    # The report is final only when both AI stages are done and every chunk has
-    # executed, so a repeated or raced run computes the same statistics.
+    # The report is final only when every required follow-up stage is done and every
+    # chunk has executed, so a repeated or raced run computes the same statistics.
     complete = (
-        {Stage.TV_BFF, Stage.STAR_SIGN} <= view.done
+        view.done >= REQUIRED_BEFORE_COMPLETED
         and is_complete(view, view.show_data)
         and is_complete(view, view.rotten_tomatoes)
     )

@@ -1,5 +1,5 @@
 """Secrets by reference: the stack passes a secret's NAME; the value is read through
-Powertools parameters (cached). Locally a plain-value variable may stand in."""
+Powertools parameters (cached). Without a name set, a plain-value variable may stand in (tests)."""
 from __future__ import annotations
 
 import os

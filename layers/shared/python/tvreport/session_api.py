@@ -20,9 +20,10 @@ from tvreport.progress import stage_percentages
 from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository
-from tvreport.session_model import SessionView, Stage, State, result_attribute
+from tvreport.schema import FOLLOW_UPS, STAGES, incoming_upload_key, upload_key
+from tvreport.session_model import SessionView, Stage, State
 from tvreport.stages.history import group_plays
-from tvreport.stages.purge import purge_session, upload_key
+from tvreport.stages.purge import purge_session
 
 # Request bodies are counted in bytes (UTF-8), as Lambda and API Gateway count them.
 # Lambda takes at most 6 MB (6,291,456 bytes) per synchronous event, and the proxy event
@@ -207,7 +208,7 @@ class SessionService:
         """A presigned S3 POST for one export: size-capped, text/csv only, expiring."""
         upload_id = str(uuid.uuid4())
         post = aws.client("s3").generate_presigned_post(
-            Bucket=self.uploads_bucket, Key=_incoming_key(upload_id), Fields={"Content-Type": "text/csv"},
+            Bucket=self.uploads_bucket, Key=incoming_upload_key(upload_id), Fields={"Content-Type": "text/csv"},
             Conditions=[{"Content-Type": "text/csv"}, ["content-length-range", 1, MAX_UPLOAD_BYTES]],
             ExpiresIn=UPLOAD_EXPIRES_SECONDS)
         return {"uploadId": upload_id, "url": post["url"], "fields": post["fields"],
@@ -215,7 +216,7 @@ class SessionService:
 
     def _check_upload(self, upload_id: str) -> None:
         try:
-            head = aws.client("s3").head_object(Bucket=self.uploads_bucket, Key=_incoming_key(upload_id))
+            head = aws.client("s3").head_object(Bucket=self.uploads_bucket, Key=incoming_upload_key(upload_id))
         except ClientError as error:
             if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 raise UploadNotFound(f"no upload {upload_id}: POST the file to the url from POST /uploads "
@@ -234,7 +235,7 @@ class SessionService:
                           Body=body.netflixCsv.encode("utf-8"),  # type: ignore[union-attr]
                           ContentType="text/csv")
             return
-        source = _incoming_key(body.uploadId)
+        source = incoming_upload_key(body.uploadId)
         try:
             s3.copy_object(Bucket=self.uploads_bucket, Key=key,
                            CopySource={"Bucket": self.uploads_bucket, "Key": source})
@@ -261,8 +262,8 @@ class SessionService:
             raise SessionConflict(f"the report is ready when the session is COMPLETED (now {view.state.value})")
         item = from_dynamo(dict(view.item))
         return {"sessionId": session_id, "partial": bool(item.get("report_partial")),
-                "statistics": item.get("statistics", {}), "tvBff": item.get(result_attribute(Stage.TV_BFF)),
-                "starSign": item.get(result_attribute(Stage.STAR_SIGN))}
+                "statistics": item.get("statistics", {}),
+                **{str(spec.report_key): item.get(spec.result_attribute) for spec in FOLLOW_UPS}}
 
     def delete(self, session_id: str) -> dict[str, int]:
         """Tombstone first, so no stage write lands after this; then delete what exists
@@ -315,12 +316,6 @@ def _create_digest(session_id: str, body: CreateSessionBody) -> str:
     return _digest(session_id, "netflix_csv", (body.netflixCsv or "").encode("utf-8"))
 
 
-def _incoming_key(upload_id: str) -> str:
-    # Not uploads/<id>.csv: that is where sessions keep their exports, and an uploadId
-    # must never name another session's export.
-    return f"uploads/incoming/{upload_id}.csv"
-
-
 def _check_export(text: str, max_shows: int) -> None:
     """Reject an upload that is not a Netflix export (400) or has more distinct shows
     than a session may have (422) at once, before any work."""
@@ -336,20 +331,16 @@ def _check_export(text: str, max_shows: int) -> None:
         raise TooManyShows(f"the export has {shows} distinct shows; a session may have at most {max_shows}")
 
 
-_STAGE_NAMES = {Stage.QUERY_ACTIVITIES: "queryActivities", Stage.QUERY_SHOW_DATA: "queryShowData",
-                Stage.CRAWL_ROTTEN_TOMATOES: "crawlRottenTomatoes", Stage.TV_BFF: "tvBFF",
-                Stage.STAR_SIGN: "starSignPicker"}
-
-
 def session_document(view: SessionView) -> dict[str, Any]:
     item = from_dynamo(dict(view.item))
     percents = stage_percentages(view)
-    stages: dict[str, dict[str, Any]] = {name: {"percent": percents[stage]} for stage, name in _STAGE_NAMES.items()}
+    stages: dict[str, dict[str, Any]] = {spec.label: {"percent": percents[stage]} for stage, spec in STAGES.items()}
     for stage, counters in ((Stage.QUERY_SHOW_DATA, view.show_data),
                             (Stage.CRAWL_ROTTEN_TOMATOES, view.rotten_tomatoes)):
-        stages[_STAGE_NAMES[stage]].update(showsDone=counters.shows_done, showsFailed=counters.shows_failed,
+        stages[STAGES[stage].label].update(showsDone=counters.shows_done, showsFailed=counters.shows_failed,
                                            chunksDone=counters.chunks_done, chunksFailed=counters.chunks_failed)
-    stages["queryActivities"].update(pagesDone=view.activity_pages_done, pagesTotal=view.activity_pages_total)
+    stages[STAGES[Stage.QUERY_ACTIVITIES].label].update(pagesDone=view.activity_pages_done,
+                                                        pagesTotal=view.activity_pages_total)
     return {
         "sessionId": view.session_id, "state": view.state.value, "failureReason": view.failure_reason,
         "source": item.get("source"), "thresholdPercent": view.threshold_percent, "stages": stages,

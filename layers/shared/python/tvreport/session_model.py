@@ -11,6 +11,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from tvreport.schema import CHUNKED, FOLLOW_UPS, Stage, result_attribute
+
+__all__ = ["Stage", "result_attribute"]  # re-exported: their home is tvreport.schema
+
 
 class State(str, Enum):
     AWAITING_CONNECTION = "AWAITING_CONNECTION"
@@ -32,27 +36,12 @@ class SessionGone(LookupError):
     crunching: work for it is acknowledged and dropped."""
 
 
-class Stage(str, Enum):
-    """Stage names as stored (ledger keys, counters, DLQ mapping)."""
-
-    QUERY_ACTIVITIES = "query_activities"
-    QUERY_SHOW_DATA = "query_show_data"
-    CRAWL_ROTTEN_TOMATOES = "crawl_rotten_tomatoes"
-    TV_BFF = "tv_bff"
-    STAR_SIGN = "star_sign"
-
-
 _PUBLIC_STATES = frozenset(state.value for state in State)
 
-# Short attribute prefixes for the two chunked stages' counters.
-COUNTER_PREFIX = {Stage.QUERY_SHOW_DATA: "sd", Stage.CRAWL_ROTTEN_TOMATOES: "rt"}
-# Trigger flags of the two AI stages: <flag>_requested_at, <flag>_sent_at, <flag>_done_at
-TRIGGER_FLAG = {Stage.TV_BFF: "tvbff", Stage.STAR_SIGN: "starsign"}
-
-
-def result_attribute(stage: Stage) -> str:
-    """Where an AI stage's result is stored on the session item."""
-    return f"{stage.value}_result"
+# From the stage registry (tvreport.schema): the chunked stages' counter prefixes and
+# the follow-up stages' trigger flags (<flag>_requested_at, <flag>_sent_at, <flag>_done_at).
+COUNTER_PREFIX: dict[Stage, str] = {s.stage: s.counter_prefix for s in CHUNKED if s.counter_prefix}
+TRIGGER_FLAG: dict[Stage, str] = {s.stage: s.trigger_flag for s in FOLLOW_UPS if s.trigger_flag}
 
 
 def session_pk(session_id: str) -> str:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from tvreport import env_keys
+from tvreport.schema import FOLLOW_UPS, Stage
 
 T = TypeVar("T", bound="EnvSettings")
 
@@ -88,10 +89,18 @@ class AiSettings(EnvSettings):
     openai_base_url: str = Field(default="", alias=env_keys.OPENAI_BASE_URL)  # "" = SDK default
 
 
-class TriggerSettings(EnvSettings):
-    tv_bff_queue_url: str = Field(alias=env_keys.TV_BFF_QUEUE_URL, min_length=1)
-    star_sign_queue_url: str = Field(alias=env_keys.STAR_SIGN_QUEUE_URL, min_length=1)
+class _TriggerBase(EnvSettings):
     show_data_queue_url: str = Field(alias=env_keys.QUERY_SHOW_DATA_QUEUE_URL, min_length=1)  # chunk waves
+
+    def follow_up_queue_urls(self) -> dict[Stage, str]:
+        return {spec.stage: getattr(self, spec.stage.value) for spec in FOLLOW_UPS}
+
+
+# The tracker and the watchdog: every follow-up stage's queue (tvreport.schema), one
+# field per stage named by its value, so a stage the stack does not wire fails here.
+TriggerSettings: type[_TriggerBase] = create_model(  # type: ignore[call-overload]
+    "TriggerSettings", __base__=_TriggerBase,
+    **{spec.stage.value: (str, Field(alias=spec.queue_url_key, min_length=1)) for spec in FOLLOW_UPS})
 
 
 class DeadLetterSettings(EnvSettings):

@@ -1,10 +1,12 @@
 """Each outside service's request budget for the whole deployment, and which stages
 spend it. The stack divides a budget by its callers' maximum concurrency at synth and
 gives each function its share (env UPSTREAM_RATE_LIMITS), so every process together
-stays within the budget without a shared counter. No imports: the synth reads it."""
+stays within the budget without a shared counter. Pure (the synth reads it)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from tvreport.schema import STAGES
 
 # Requests per second for the whole deployment; None = not limited by us.
 DEPLOYMENT_BUDGETS: dict[str, float | None] = {
@@ -14,12 +16,11 @@ DEPLOYMENT_BUDGETS: dict[str, float | None] = {
     "openai": None,
 }
 
-# The functions (lambdas/<directory>) that call each service.
+# The functions (lambdas/<directory>) that call each service: the stages whose
+# registry entry names it as their upstream.
 CALLERS: dict[str, tuple[str, ...]] = {
-    "gandalf": ("query_activities",),
-    "tmdb": ("query_show_data",),
-    "rottentomatoes": ("crawl_rotten_tomatoes",),
-    "openai": ("tv_bff", "star_sign_picker"),
+    service: tuple(spec.folder for spec in STAGES.values() if spec.upstream == service)
+    for service in DEPLOYMENT_BUDGETS
 }
 
 

@@ -114,9 +114,8 @@ def tracker_deps():
     from tvreport.stages.tracker import TrackerDeps
 
     settings = TriggerSettings.from_env()
-    queues = {Stage.TV_BFF: settings.tv_bff_queue_url, Stage.STAR_SIGN: settings.star_sign_queue_url}
-    return TrackerDeps(sessions(), viewing(), show_cache(), queues, settings.show_data_queue_url,
-                       resend_after=timedelta(seconds=pipeline().resend_after_seconds))
+    return TrackerDeps(sessions(), viewing(), show_cache(), settings.follow_up_queue_urls(),
+                       settings.show_data_queue_url, resend_after=timedelta(seconds=pipeline().resend_after_seconds))
 
 
 def dead_letter_deps():

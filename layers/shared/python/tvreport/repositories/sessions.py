@@ -29,6 +29,7 @@ from tvreport.repositories._dynamo import (
     to_dynamo,
     utc_now,
 )
+from tvreport.schema import ACTIVE_SESSIONS_INDEX, CHUNKED, TTL_ATTRIBUTE
 from tvreport.session_model import (
     ACTIVE_SHARDS,
     COUNTER_PREFIX,
@@ -49,7 +50,7 @@ from tvreport.session_model import (
 
 __all__ = ["ACTIVE_INDEX", "SessionGone", "SessionRepository"]
 
-ACTIVE_INDEX = "active-sessions"
+ACTIVE_INDEX = ACTIVE_SESSIONS_INDEX
 TRANSACTION_ATTEMPTS = 5
 TOMBSTONE_TTL = timedelta(days=1)  # a backstop: the watchdog's purge removes it within minutes
 
@@ -160,7 +161,7 @@ class SessionRepository:
         item: dict[str, Any] = {
             **self._key(session_id), "session_id": session_id, "state": state.value,
             "threshold_percent": threshold_percent, "created_at": iso(now), "updated_at": iso(now),
-            "expires_at": expires_at(now, self._ttl_days),
+            TTL_ATTRIBUTE: expires_at(now, self._ttl_days),
         }
         if source:
             item["source"] = source
@@ -174,7 +175,7 @@ class SessionRepository:
                          "ConditionExpression": "attribute_not_exists(pk)"}}]
         if client_token:
             token_item = {"pk": f"TOKEN#{client_token}", "sk": "TOKEN", "session_id": session_id,
-                          "request_digest": request_digest or "", "expires_at": item["expires_at"]}
+                          "request_digest": request_digest or "", TTL_ATTRIBUTE: item[TTL_ATTRIBUTE]}
             puts.append({"Put": {"TableName": self._name, "Item": serialize_item(token_item),
                                  "ConditionExpression": "attribute_not_exists(pk)"}})
         failed = self._transact(puts)
@@ -288,7 +289,7 @@ class SessionRepository:
         ledger = {"pk": session_pk(session_id), "sk": ledger_sk(stage, chunk_id), "stage": stage.value,
                   "chunk_id": chunk_id, "shows_done": shows_done, "shows_failed": shows_failed,
                   "dead_lettered": dead_lettered, "counted_at": now,
-                  "expires_at": expires_at(self._clock(), self._ttl_days)}
+                  TTL_ATTRIBUTE: expires_at(self._clock(), self._ttl_days)}
         update = {
             "TableName": self._name,
             "Key": serialize_item(self._key(session_id)),
@@ -388,7 +389,7 @@ class SessionRepository:
         crunching (an ended session drops a re-run's messages). Returns the ledger
         items taken off; [] when nothing was dead-lettered or a condition failed (a
         concurrent retry won, or the session ended)."""
-        chunk_stages = [Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES]
+        chunk_stages = [spec.stage for spec in CHUNKED]
         keys = [{"pk": session_pk(session_id), "sk": ledger_sk(stage, chunk_id)} for stage in chunk_stages]
         dead = [(stage, item) for stage, key in zip(chunk_stages, keys, strict=False)
                 if (item := self._table.get_item(Key=key, ConsistentRead=True).get("Item"))
@@ -450,7 +451,7 @@ class SessionRepository:
         item: dict[str, Any] = {**self._key(session_id), "session_id": session_id, "state": DELETED_STATE,
                                 "active": TOMBSTONE_ACTIVE, "updated_at": iso(now), "deleted_at": iso(now),
                                 "created_at": iso(now),  # whichever of the two sorts the index
-                                "expires_at": int((now + TOMBSTONE_TTL).timestamp())}
+                                TTL_ATTRIBUTE: int((now + TOMBSTONE_TTL).timestamp())}
         if client_token:
             item["client_token"] = client_token
         try:

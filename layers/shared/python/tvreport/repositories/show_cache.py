@@ -15,8 +15,9 @@ from boto3.dynamodb.conditions import Key
 from tvreport import aws
 from tvreport.records import CachedShow, CastMember
 from tvreport.repositories._dynamo import from_dynamo, iso, to_dynamo, utc_now
+from tvreport.schema import BY_IMDB_INDEX
 
-IMDB_INDEX = "by-imdb"
+IMDB_INDEX = BY_IMDB_INDEX
 # A crawl that found no score (no series, or a page without a score yet) is asked again
 # sooner than a hit: the show may get a page or a score, and a wrong miss costs every
 # user its score until it is asked again. Capped by the cache's own maximum age.

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from tvreport import aws
 from tvreport.records import ViewingRecord
 from tvreport.repositories._dynamo import batch_delete, expires_at, utc_now
+from tvreport.schema import TTL_ATTRIBUTE
 
 RAW_SUFFIX = "#raw"  # partition of a session's raw history pages
 Activity = tuple[str, str, str | None]  # (raw title, raw date, IMDB id)
@@ -65,7 +66,7 @@ class ViewingRepository:
     def put_record(self, session_id: str, show_key: str, *, title: str, kind: str, plays: set[str],
                    imdb_id: str | None = None) -> None:
         item: dict[str, Any] = {"session_id": session_id, "show_key": show_key, "title": title, "kind": kind,
-                                **summarize_plays(plays), "expires_at": expires_at(utc_now(), self._ttl_days)}
+                                **summarize_plays(plays), TTL_ATTRIBUTE: expires_at(utc_now(), self._ttl_days)}
         if imdb_id:
             item["imdb_id"] = imdb_id
         try:
@@ -90,7 +91,7 @@ class ViewingRepository:
         at once (date format, series vs film, rejected rows)."""
         body = zlib.compress(json.dumps(activities, ensure_ascii=False).encode())
         item = {"session_id": session_id + RAW_SUFFIX, "show_key": f"page#{page:06d}", "page": page,
-                "activities": body, "expires_at": expires_at(utc_now(), self._ttl_days)}
+                "activities": body, TTL_ATTRIBUTE: expires_at(utc_now(), self._ttl_days)}
         try:
             self._table.put_item(Item=item)
         except ClientError as error:

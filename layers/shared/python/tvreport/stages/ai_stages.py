@@ -25,7 +25,7 @@ class AiDeps:
 
 
 def handle(message: AiStageRequest, deps: AiDeps) -> None:
-    stage = Stage(message.stage)
+    stage = message.stage
     view = deps.sessions.crunching(message.session_id)
     if view is None or stage in view.done:
         return

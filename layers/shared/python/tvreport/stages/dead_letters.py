@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, ShowChunk
 from tvreport.observability import UNREADABLE_DEAD_LETTERS, logger, metrics
 from tvreport.repositories.protocols import SessionStore
+from tvreport.schema import CHUNKED, STAGES
 from tvreport.session_model import SessionView, Stage
 
 
@@ -53,17 +54,19 @@ def _record(stage: Stage, body: str, sessions: SessionStore) -> None:
             sessions.fail(request.session_id, "UPSTREAM_UNAVAILABLE", "the viewing history could not be fetched")
     elif stage is Stage.QUERY_SHOW_DATA:
         chunk = ShowChunk.model_validate_json(body)
-        # Never forwarded, so crawlRottenTomatoes will not see it either: count both.
-        for counted_stage in (Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES):
+        # Never forwarded, so the later chunked stage will not see it either: count each.
+        for counted_stage in (spec.stage for spec in CHUNKED):
             sessions.count_chunk(chunk.session_id, counted_stage, chunk.chunk_id, shows_done=0,
                                  shows_failed=len(chunk.shows), dead_lettered=True)
     elif stage is Stage.CRAWL_ROTTEN_TOMATOES:
         rt_chunk = RtChunk.model_validate_json(body)
         sessions.count_chunk(rt_chunk.session_id, stage, rt_chunk.chunk_id, shows_done=0,
                              shows_failed=len(rt_chunk.shows) + rt_chunk.not_on_tmdb, dead_lettered=True)
-    else:
+    elif STAGES[stage].follow_up:  # any follow-up stage: its result is "failed", so COMPLETED can follow
         request_ai = AiStageRequest.model_validate_json(body)
-        sessions.store_ai_result(request_ai.session_id, Stage(request_ai.stage),
+        sessions.store_ai_result(request_ai.session_id, request_ai.stage,
                                  {"available": False, "reason": "STAGE_FAILED"})
+    else:
+        raise UnknownDeadLetterSource(f"no dead-letter rule for stage {stage.value}")
     metrics.add_metric(name="DeadLetters", unit=MetricUnit.Count, value=1)
     logger.warning("dead letter recorded", extra={"stage": stage.value})

@@ -14,6 +14,7 @@ from tvreport import aws
 from tvreport.observability import logger
 from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.protocols import SessionStore, ViewingStore
+from tvreport.schema import upload_key
 
 # The default of the deploy option purge_delay_seconds: longer than the longest stage
 # timeout (300 s), so an invocation that read the session before its tombstone has
@@ -25,10 +26,6 @@ PURGE_AFTER = timedelta(seconds=360)
 class Purged:
     viewing_records: int
     session_items: int
-
-
-def upload_key(session_id: str) -> str:
-    return f"uploads/{session_id}.csv"
 
 
 def purge_session(session_id: str, sessions: SessionStore, viewing: ViewingStore,

@@ -31,7 +31,7 @@ class TrackerDeps:
     sessions: SessionStore
     viewing: ViewingStore
     cache: ShowCacheStore
-    queue_urls: Mapping[Stage, str]  # TV_BFF and STAR_SIGN
+    queue_urls: Mapping[Stage, str]  # one per follow-up stage (tvreport.schema.FOLLOW_UPS)
     show_data_queue_url: str  # chunk waves
     resend_after: timedelta = RESEND_AFTER
 
@@ -72,7 +72,7 @@ def send_claimed(session_id: str, stage: Stage, attempts_so_far: int, deps: Trac
                  now: datetime | None = None) -> bool:
     """Send a claimed stage; on failure record the attempt and when to try again."""
     try:
-        publisher.send(deps.queue_urls[stage], [AiStageRequest(session_id=session_id, stage=stage.value)])
+        publisher.send(deps.queue_urls[stage], [AiStageRequest(session_id=session_id, stage=stage)])
     except Exception as error:  # any failure: the claim stays, the watchdog retries
         attempts = attempts_so_far + 1
         next_at = (now or utc_now()) + backoff(attempts, deps.resend_after)
