@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
-from tvreport.schema import STAGES, Stage
+from stacks.needs import UPLOAD_ROLES
 
 PACK = "AwsSolutions"  # the plugin's name: acknowledgment ids are `<pack>::<rule>`
 IAM4_API_ROLE = (
@@ -76,7 +76,6 @@ def acknowledge_findings(stack: Stack) -> None:
     _acknowledge(stack.functions["api"].role, incoming, INCOMING_OBJECTS)  # type: ignore[attr-defined]
 
 
-UPLOAD_ROLES = ("api", STAGES[Stage.QUERY_ACTIVITIES].folder)  # the keys of pipeline_stack.UPLOAD_ACTIONS
 INCOMING_OBJECTS = (
     "Read of presigned uploads only (uploads/incoming/<upload id>.csv, a random id per upload), "
     "so POST /sessions {uploadId} can check and move one; never a session's export."

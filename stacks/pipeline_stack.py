@@ -1,7 +1,7 @@
 """The pipeline stack: composes the constructs and wires who may talk to whom.
 
 Every permission is a `grant_*` on the object concerned or an exact action list
-(TABLE_ACTIONS, INDEX_ACTIONS, UPLOAD_ACTIONS; one role per function),
+(stacks.needs: one entry per function, applied in one loop; one role per function),
 and every name a function needs reaches it as an environment variable holding the
 resource's attribute (a CloudFormation token), spelled by `tvreport.env_keys`.
 Stages are named by the stage registry (`tvreport.schema`): every follow-up stage
@@ -32,78 +32,18 @@ from stacks.constructs import ApiEdge, DataStores, PipelineApi, PipelineFunction
 from stacks.constructs.monitoring import Monitoring, StageQueues
 from stacks.layers import PipelineLayers
 from stacks.nag import acknowledge_findings
+from stacks.needs import NEEDS
 from tvreport import env_keys
 from tvreport.schema import (
-    ACTIVE_SESSIONS_INDEX,
-    BY_IMDB_INDEX,
-    FOLLOW_UPS,
     STAGES,
     UPLOADS_INCOMING_PREFIX,
     UPLOADS_PREFIX,
-    Stage,
-    StageSpec,
 )
 from tvreport.upstream_budgets import per_process_shares
 
 # dead_letters is never throttled by an upstream; two concurrent pollers (the SQS
 # minimum) keep its conditional writes from contending on one session item.
 DEAD_LETTERS_MAX_CONCURRENCY = 2
-
-# Exact DynamoDB actions per function and table, read from the calls each function's
-# code makes (tvreport/repositories): TransactWriteItems is authorized per item
-# (Put -> PutItem, Update -> UpdateItem, ConditionCheck -> ConditionCheckItem),
-# boto3's batch_writer is BatchWriteItem. No function may Scan; only the api (DELETE)
-# and the watchdog (its delayed purge sweep) may delete session data.
-_SESSION_STAGE = ("GetItem", "UpdateItem", "ConditionCheckItem")  # check, advance, end a session
-_COUNTS_CHUNKS = (*_SESSION_STAGE, "PutItem")  # + the chunk ledger item
-_PURGES = ("Query", "DeleteItem", "BatchWriteItem")  # every item of one session, by key
-_REPORT_READER = {"viewing": ("Query",), "show_cache": ("BatchGetItem",)}
-_ACTIVITIES, _SHOW_DATA, _CRAWL = (
-    STAGES[stage].folder for stage in (Stage.QUERY_ACTIVITIES, Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES)
-)
-TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "api": {"sessions": (*_COUNTS_CHUNKS, *_PURGES), "viewing": _PURGES},  # PutItem: create
-    # query_activities: viewing records and raw pages
-    _ACTIVITIES: {"sessions": _SESSION_STAGE, "viewing": ("Query", "PutItem", "UpdateItem")},
-    _SHOW_DATA: {
-        "sessions": _COUNTS_CHUNKS,
-        "viewing": ("UpdateItem",),
-        "show_cache": ("GetItem", "PutItem", "UpdateItem"),
-    },
-    _CRAWL: {"sessions": _COUNTS_CHUNKS, "show_cache": ("GetItem", "UpdateItem")},
-    # every follow-up stage: reads the report's inputs, stores its result once
-    **{spec.folder: {"sessions": _SESSION_STAGE, **_REPORT_READER} for spec in FOLLOW_UPS},
-    "progress_tracker": {"sessions": _SESSION_STAGE, **_REPORT_READER},
-    "dead_letters": {"sessions": _COUNTS_CHUNKS},
-    "watchdog": {
-        "sessions": (*_SESSION_STAGE, *_PURGES),
-        "viewing": _PURGES,
-        "show_cache": ("BatchGetItem",),
-    },
-}
-# Queries of a secondary index, granted on that index alone (not `index/*`).
-INDEX_ACTIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
-    "watchdog": {("sessions", ACTIVE_SESSIONS_INDEX): ("Query",)},
-    _SHOW_DATA: {("show_cache", BY_IMDB_INDEX): ("Query",)},
-}
-# Object actions on `uploads/*` of the uploads bucket (no listing, no bucket actions).
-UPLOAD_ACTIONS: dict[str, tuple[str, ...]] = {
-    "api": ("s3:PutObject", "s3:DeleteObject"),  # POST stores the export; DELETE removes it
-    _ACTIVITIES: ("s3:GetObject",),
-}
-# Who sends to which stage queue (besides the follow-up stages, which the tracker
-# sends and the watchdog re-sends): the only sqs:SendMessage grants.
-SENDS: tuple[tuple[str, Stage], ...] = (
-    ("api", Stage.QUERY_ACTIVITIES),
-    (_ACTIVITIES, Stage.QUERY_ACTIVITIES),  # hand-off
-    (_ACTIVITIES, Stage.QUERY_SHOW_DATA),
-    (_SHOW_DATA, Stage.QUERY_SHOW_DATA),  # hand-off near deadline
-    (_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES),
-    (_CRAWL, Stage.CRAWL_ROTTEN_TOMATOES),  # hand-off
-    ("progress_tracker", Stage.QUERY_SHOW_DATA),  # chunk waves
-    ("watchdog", Stage.QUERY_SHOW_DATA),  # unsent or due waves
-    *((sender, spec.stage) for spec in FOLLOW_UPS for sender in ("progress_tracker", "watchdog")),
-)
 
 # (key, construct id, name suffix, description) of each outside-service credential.
 SECRETS = (
@@ -141,9 +81,7 @@ class PipelineStack(Stack):
             self.functions[directory] = self._standalone_function(directory)
 
         self.secrets = self._secrets()
-        self._grant_data_access()
-        self._wire_queues()
-        self._wire_outside_services()
+        self._wire()
         self.stream = StreamConsumer(
             self,
             "ProgressTrackerStream",
@@ -215,29 +153,40 @@ class PipelineStack(Stack):
 
     # -- permissions and wiring ---------------------------------------------
 
-    def _grant_data_access(self) -> None:
-        """Exact table, index and bucket actions per function (TABLE_ACTIONS)."""
-        fn, stores = self.functions, self.stores
-        tables = {"sessions": stores.sessions, "viewing": stores.viewing, "show_cache": stores.show_cache}
-        for directory, per_table in TABLE_ACTIONS.items():
-            for table_role, actions in per_table.items():
-                _allow(fn[directory], actions, [tables[table_role].table_arn])
-        for directory, per_index in INDEX_ACTIONS.items():
-            for (table_role, index), actions in per_index.items():
-                _allow(fn[directory], actions, [f"{tables[table_role].table_arn}/index/{index}"])
-        uploads = stores.uploads.arn_for_objects(f"{UPLOADS_PREFIX}*")
-        for directory, actions in UPLOAD_ACTIONS.items():
-            _allow(fn[directory], actions, [uploads])
+    def _wire(self) -> None:
+        """Apply each function's needs (stacks.needs): table, index and upload grants,
+        the stage queues it sends to, the outside service it calls."""
+        tables = {"sessions": self.stores.sessions, "viewing": self.stores.viewing,
+                  "show_cache": self.stores.show_cache}
+        uploads = self.stores.uploads
+        if set(NEEDS) != set(self.functions):  # a function without an entry would be given nothing
+            raise ValueError(f"stacks.needs and the functions differ: {sorted(set(NEEDS) ^ set(self.functions))}")
+        for directory, needs in NEEDS.items():
+            function = self.functions[directory]
+            for table_role, actions in needs.tables.items():
+                _allow(function, actions, [tables[table_role].table_arn])
+            for (table_role, index), actions in needs.indexes.items():
+                _allow(function, actions, [f"{tables[table_role].table_arn}/index/{index}"])
+            if needs.uploads:  # objects under uploads/ only: no listing, no bucket actions
+                _allow(function, needs.uploads, [uploads.arn_for_objects(f"{UPLOADS_PREFIX}*")])
+                function.add_environment(env_keys.UPLOADS_BUCKET, uploads.bucket_name)
+            for stage in needs.sends_to:  # the only sqs:SendMessage grants
+                target = STAGES[stage]
+                _send_to(function, target.queue_url_key, self.workers[target.folder].queue)
+            if needs.upstream is not None:
+                self._wire_upstream(function, needs.upstream)
         # POST /sessions {uploadId}: check and copy an upload, never another session's export
-        _allow(fn["api"], ("s3:GetObject",), [stores.uploads.arn_for_objects(f"{UPLOADS_INCOMING_PREFIX}*")])
-        for directory in UPLOAD_ACTIONS:
-            fn[directory].add_environment(env_keys.UPLOADS_BUCKET, stores.uploads.bucket_name)
-
-    def _wire_queues(self) -> None:
-        """SENDS: the queue's URL under the stage's key, and a send grant on it."""
-        for sender, stage in SENDS:
-            target = STAGES[stage]
-            _send_to(self.functions[sender], target.queue_url_key, self.workers[target.folder].queue)
+        _allow(self.functions["api"], ("s3:GetObject",), [uploads.arn_for_objects(f"{UPLOADS_INCOMING_PREFIX}*")])
+        # The API derives the app's public key for Connect URLs from the Gandalf secret.
+        _add_environment(
+            self.functions["api"],
+            {
+                env_keys.GANDALF_CONNECT_URL: self.config.gandalf_connect_url,
+                env_keys.GANDALF_PRIVATE_KEY_SECRET: self.secrets["gandalf"].secret_name,
+            },
+        )
+        self.secrets["gandalf"].grant_read(self.functions["api"])
+        self._wire_upstream_budgets()
 
     def _secrets(self) -> dict[str, secretsmanager.ISecret]:
         """One secret per outside credential, named `<stack>/<credential>`.
@@ -263,40 +212,23 @@ class PipelineStack(Stack):
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=32),
         )
 
-    def _wire_outside_services(self) -> None:
-        """Outside-service URLs and secrets (by name, read grant): each stage gets its
-        registry upstream's (tvreport.schema); the API its Connect settings."""
-        fn, config, secrets = self.functions, self.config, self.secrets
-        for spec in STAGES.values():
-            if spec.upstream is not None:
-                self._wire_upstream(spec)
-        # The API derives the app's public key for Connect URLs from the same secret.
-        _add_environment(
-            fn["api"],
-            {
-                env_keys.GANDALF_CONNECT_URL: config.gandalf_connect_url,
-                env_keys.GANDALF_PRIVATE_KEY_SECRET: secrets["gandalf"].secret_name,
-            },
-        )
-        secrets["gandalf"].grant_read(fn["api"])
-        self._wire_upstream_budgets()
-
-    def _wire_upstream(self, spec: StageSpec) -> None:
-        config, secrets, function = self.config, self.secrets, self.functions[spec.folder]
+    def _wire_upstream(self, function: lambda_.Function, upstream: str) -> None:
+        """An outside service's URL and its secret (by name, with a read grant)."""
+        config, secrets = self.config, self.secrets
         secret_key = {
             "gandalf": env_keys.GANDALF_PRIVATE_KEY_SECRET,
             "tmdb": env_keys.TMDB_API_KEY_SECRET,
             "openai": env_keys.OPENAI_API_KEY_SECRET,
-        }.get(str(spec.upstream))
+        }.get(upstream)
         variables = {
             "gandalf": {env_keys.GANDALF_URL: config.gandalf_url},
             "tmdb": {env_keys.TMDB_URL: config.tmdb_url},
             "rottentomatoes": {env_keys.ROTTEN_TOMATOES_URL: config.rotten_tomatoes_url},
             "openai": {env_keys.OPENAI_MODEL: config.openai_model, env_keys.OPENAI_BASE_URL: config.openai_base_url},
-        }[str(spec.upstream)]
+        }[upstream]
         if secret_key is not None:
-            variables[secret_key] = secrets[str(spec.upstream)].secret_name
-            secrets[str(spec.upstream)].grant_read(function)
+            variables[secret_key] = secrets[upstream].secret_name
+            secrets[upstream].grant_read(function)
         _add_environment(function, variables)
 
     def _wire_upstream_budgets(self) -> None:

@@ -6,15 +6,12 @@ import pytest
 
 from stacks.config import PipelineConfig
 from tests.infrastructure.template_queries import TemplateQueries, referenced_ids
+from tvreport.schema import STAGES
 
-# lambdas/<dir> of each queue worker -> the stage name dead_letters reports.
-QUEUE_WORKERS = {
-    "query_activities": "query_activities",
-    "query_show_data": "query_show_data",
-    "crawl_rotten_tomatoes": "crawl_rotten_tomatoes",
-    "tv_bff": "tv_bff",
-    "star_sign_picker": "star_sign",
-}
+# lambdas/<dir> of each queue worker -> the stage name dead_letters reports: every
+# stage of the registry (coverage, so a registered stage without a queue, a DLQ or a
+# dead-letter source fails here).
+QUEUE_WORKERS = {spec.folder: spec.stage.value for spec in STAGES.values()}
 FOURTEEN_DAYS = 14 * 24 * 3600
 
 
