@@ -32,6 +32,7 @@ from local.engine import EngineOptions, EventSourceEngine, RecordPredicate
 from local.moto_aws import MotoAws, start_moto
 from local.runner_log import log_to_file, logger
 from local.workers import FunctionWorker, WorkerSpec
+from tvreport.schema import STAGES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FINISHED_STATES = ("COMPLETED", "FAILED")
@@ -378,7 +379,7 @@ class _Timer:
 
 
 # The stages that call an outside service (their pollers share its budget).
-_BUDGET_SPENDERS = ("query_activities", "query_show_data", "crawl_rotten_tomatoes", "tv_bff", "star_sign_picker")
+_BUDGET_SPENDERS = tuple(spec.folder for spec in STAGES.values() if spec.upstream is not None)
 
 
 def _json(value: Any) -> str:

@@ -36,6 +36,22 @@ def _json(payload: dict, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
 
+def verify_signature(public_key: ec.EllipticCurvePublicKey | bytes | str, body: bytes, signature_b64: str) -> bool:
+    """True when `signature_b64` signs `body` for `public_key` (a key object or PEM):
+    what Gandalf checks of a request (the layer only signs)."""
+    if isinstance(public_key, (bytes, str)):
+        loaded = serialization.load_pem_public_key(public_key.encode() if isinstance(public_key, str) else public_key)
+        if not isinstance(loaded, ec.EllipticCurvePublicKey):
+            return False
+        public_key = loaded
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+        public_key.verify(signature, body, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
 def graphql_error(code: str, message: str, path: Sequence[str] = ("getActivity",)) -> dict:
     return {"errors": [{"message": message, "path": list(path), "extensions": {"code": code}}], "data": None}
 
@@ -92,11 +108,8 @@ class GandalfSandbox(SandboxServer):
     def _verify_signature(self, body: bytes, signature_b64: str | None) -> None:
         if not signature_b64:
             raise GandalfError("INVALID_SIGNATURE", f"missing {SIGNATURE_HEADER} header")
-        try:
-            signature = base64.b64decode(signature_b64, validate=True)
-            self._public_key.verify(signature, body, ec.ECDSA(hashes.SHA256()))
-        except (InvalidSignature, binascii.Error, ValueError):
-            raise GandalfError("INVALID_SIGNATURE", "signature verification failed") from None
+        if not verify_signature(self._public_key, body, signature_b64):
+            raise GandalfError("INVALID_SIGNATURE", "signature verification failed")
 
     @staticmethod
     def _variables(body: bytes) -> dict:

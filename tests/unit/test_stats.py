@@ -11,7 +11,6 @@ from tvreport.stats import (
     GenreShare,
     RankedShow,
     compute_statistics,
-    genre_shares,
     top_show_for_bff,
 )
 
@@ -145,22 +144,21 @@ def test_genre_ties_sort_by_name_and_percent_rounds_to_one_decimal():
     assert [(g.genre, g.percent) for g in shares] == [("Animation", 33.3), ("Kids", 33.3), ("Western", 33.3)]
 
 
-def test_top_genres_keeps_five_but_genre_shares_returns_all():
+def test_top_genres_keeps_five_of_shares_over_every_genre():
     genres = ["G1", "G2", "G3", "G4", "G5", "G6"]
     records = [show(f"S{i}", 10 - i, tmdb_id=i) for i in range(6)]
     shows = by_id(*(cached(i, f"S{i}", genres=[genres[i]]) for i in range(6)))
 
-    assert [g.genre for g in compute_statistics(records, shows).top_genres] == genres[:5]
-    all_shares = genre_shares(records, shows)
-    assert [g.genre for g in all_shares] == genres
-    assert all_shares[-1].percent == round(100 * 5 / 45, 1)  # 11.1
+    top = compute_statistics(records, shows).top_genres
+    assert [g.genre for g in top] == genres[:5]
+    assert top[-1].percent == round(100 * 6 / 45, 1)  # 13.3: the sixth genre's 5 episodes count in the whole
 
 
 def test_a_genre_listed_twice_on_one_show_counts_once():
     records = [show("A", 3, tmdb_id=1), show("B", 1, tmdb_id=2)]
     shows = by_id(cached(1, "A", genres=["Drama", "Drama"]), cached(2, "B", genres=["Comedy"]))
 
-    assert genre_shares(records, shows) == [
+    assert compute_statistics(records, shows).top_genres == [
         GenreShare(genre="Drama", percent=75.0),
         GenreShare(genre="Comedy", percent=25.0),
     ]

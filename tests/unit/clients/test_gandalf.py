@@ -9,6 +9,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from local.sandbox.gandalf import verify_signature
 from tests.unit.clients.support import (
     GANDALF_ENDPOINT as ENDPOINT,
     GANDALF_PRIVATE_KEY_HEX as PRIVATE_KEY_HEX,
@@ -26,7 +27,6 @@ from tvreport.clients.gandalf import (
     parse_activity_page,
     public_key_pem,
     sign_body,
-    verify_signature,
 )
 
 

@@ -148,12 +148,6 @@ def top_show_for_bff(records: list[ViewingRecord], shows: dict[int, CachedShow])
     return None
 
 
-def genre_shares(records: list[ViewingRecord], shows: dict[int, CachedShow]) -> list[GenreShare]:
-    """Every genre's share of watched episodes (see `_genre_shares`), largest first."""
-    history_shows = [record for record in records if record.kind == _SHOW]
-    return _genre_shares(_watched_tmdb_shows(history_shows, shows))
-
-
 def _genre_shares(watched: Iterable[_WatchedTmdbShow]) -> list[GenreShare]:
     """Share of watched episodes per genre, all genres, largest first.
 

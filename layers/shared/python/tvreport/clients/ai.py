@@ -24,6 +24,7 @@ from tvreport.clients.ai_rules import (
 from tvreport.clients.http import rate_limiter, record_metric
 from tvreport.observability import count_auth_failure, logger
 from tvreport.records import CastMember
+from tvreport.schema import Stage
 
 __all__ = ["BffPick", "StarSignPick", "TvPersonalityAI"]
 
@@ -133,7 +134,7 @@ class TvPersonalityAI:
         def in_enum(answer: BffAnswer) -> bool:
             return answer.character in actor_by_character
 
-        answer = self._ask("tv_bff", bff_schema(names), prompt, BffAnswer, in_enum)
+        answer = self._ask(Stage.TV_BFF.value, bff_schema(names), prompt, BffAnswer, in_enum)
         if answer is None:
             return rule_bff(show_title, characters, top_genres)
         return BffPick(
@@ -155,7 +156,7 @@ class TvPersonalityAI:
             "average_rotten_tomatoes_score": average_score,
             "top_shows": list(top_shows),
         }
-        answer = self._ask("star_sign", star_sign_schema(), prompt, StarSignAnswer, lambda _: True)
+        answer = self._ask(Stage.STAR_SIGN.value, star_sign_schema(), prompt, StarSignAnswer, lambda _: True)
         if answer is None:
             return rule_star_sign_pick(top_genres, average_score, top_shows)
         return StarSignPick(**answer.model_dump(), source="openai")

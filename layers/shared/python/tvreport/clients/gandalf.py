@@ -5,7 +5,6 @@ signature over SHA-256 of the exact body bytes sent."""
 from __future__ import annotations
 
 import base64
-import binascii
 import contextvars  # the call deadline follows each page into the pool
 import json
 from collections import deque
@@ -15,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -87,21 +85,6 @@ def public_key_pem(private_key_hex: str) -> bytes:
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-
-
-def verify_signature(public_key: ec.EllipticCurvePublicKey | bytes | str, body: bytes, signature_b64: str) -> bool:
-    """True when `signature_b64` signs `body` for `public_key` (a key object or PEM)."""
-    if isinstance(public_key, (bytes, str)):
-        loaded = serialization.load_pem_public_key(public_key.encode() if isinstance(public_key, str) else public_key)
-        if not isinstance(loaded, ec.EllipticCurvePublicKey):
-            return False
-        public_key = loaded
-    try:
-        signature = base64.b64decode(signature_b64, validate=True)
-        public_key.verify(signature, body, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, binascii.Error, ValueError):
-        return False
-    return True
 
 
 def parse_activity_page(payload: dict[str, Any]) -> ActivityPage:

@@ -54,8 +54,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(default=time.sleep)
 
 
-# Module setting: what clients use when not given a policy (the local runner may
-# swap it for a faster one).
+# Module setting: what clients use when not given a policy.
 default_retry_policy = RetryPolicy()
 
 # Time kept back from the invocation's remaining time for the work after a call

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeSerializer
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 _SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
 
 
 def utc_now() -> datetime:
@@ -49,11 +48,6 @@ def serialize_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def serialize_values(values: dict[str, Any]) -> dict[str, Any]:
     return {k: _SERIALIZER.serialize(v) for k, v in values.items()}
-
-
-def deserialize_image(image: dict[str, Any]) -> dict[str, Any]:
-    """A stream record's NewImage/OldImage (typed JSON) -> a plain item."""
-    return {k: _DESERIALIZER.deserialize(v) for k, v in image.items()}
 
 
 BATCH_LIMIT = 25  # BatchWriteItem's documented maximum per request
