@@ -14,9 +14,11 @@ from moto import mock_aws
 from moto.cloudformation.parsing import get_model_map
 
 from app import STACK_NAME, build_app, project_context
+from stacks.config import DEFAULT_FUNCTIONS
 from stacks.layers import pip_install_command
 from tests.conftest import SKIP_BUNDLING, Synthesized
 from tests.infrastructure.template_queries import TemplateQueries
+from tvreport.schema import STAGES
 
 # Types moto's CloudFormation skips with a warning: harmless for the local run
 # (TLS-only policies, the API stage served by the local runner instead).
@@ -53,7 +55,7 @@ def test_no_custom_resources(queries: TemplateQueries) -> None:
     assert not {t for t in types if t.startswith("Custom::")}
     assert "AWS::CloudFormation::CustomResource" not in types
     # log_retention and auto_delete_objects would each add a provider function.
-    assert len(queries.of_type("AWS::Lambda::Function")) == 9
+    assert len(queries.of_type("AWS::Lambda::Function")) == len(STAGES) + len(DEFAULT_FUNCTIONS)
 
 
 def test_every_resource_type_is_deployable_by_moto(queries: TemplateQueries) -> None:
@@ -109,13 +111,11 @@ def test_local_variant_deploys_into_moto_cloudformation(local_variant_template: 
 
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert outputs["GandalfPrivateKeySecretName"] == f"{STACK_NAME}/gandalf-private-key"
-    assert len(functions) == 9
-    assert len(mappings) == 11  # 5 stages + 5 DLQs -> dead_letters + the stream
+    assert len(functions) == len(STAGES) + len(DEFAULT_FUNCTIONS)  # every stage + api, tracker, dead_letters, watchdog
+    assert len(mappings) == 2 * len(STAGES) + 1  # each stage queue, each DLQ -> dead_letters, the stream
     dead_letters = next(f for f in functions if "DeadLetters" in f["FunctionName"])
     sources = json.loads(dead_letters["Environment"]["Variables"]["DEAD_LETTER_SOURCES"])
-    assert sorted(sources.values()) == sorted(
-        ["query_activities", "query_show_data", "crawl_rotten_tomatoes", "tv_bff", "star_sign"]
-    )
+    assert sorted(sources.values()) == sorted(stage.value for stage in STAGES)
     assert all(arn.startswith(f"arn:aws:sqs:{region}:{account}:") for arn in sources)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from app import build_app, make_app, project_context
 from stacks.config import DEFAULT_QUEUE_STAGES, ConfigError, PipelineConfig
+from tvreport.schema import STAGES
 
 
 def config_from(context: dict[str, Any]) -> PipelineConfig:
@@ -81,8 +82,7 @@ def test_watchdog_must_not_end_a_session_while_a_chunk_waits_out_its_visibility_
         with pytest.raises(ConfigError, match="stall_timeout_seconds .* visibility timeout .* 1800 s"):
             config_from({"stall_timeout_seconds": too_short})
     assert config_from({"stall_timeout_seconds": 1801}).stall_timeout_seconds == 1801
-    short_stages = {name: {"timeout_seconds": 60} for name in
-                    ("query_activities", "query_show_data", "crawl_rotten_tomatoes", "tv_bff", "star_sign_picker")}
+    short_stages = {spec.folder: {"timeout_seconds": 60} for spec in STAGES.values()}
     assert config_from({"stall_timeout_seconds": 361, "stages": short_stages}).stall_timeout_seconds == 361
     with pytest.raises(ConfigError, match="360 s"):
         config_from({"stall_timeout_seconds": 360, "stages": short_stages})

@@ -12,6 +12,7 @@ from tests.infrastructure.template_queries import TemplateQueries, referenced_id
 from tests.infrastructure.test_data_stores import tables_by_role
 from tests.infrastructure.test_iam import FUNCTIONS
 from tvreport import env_keys
+from tvreport.schema import FOLLOW_UPS
 
 COMMON_KEYS = {
     env_keys.SESSIONS_TABLE,
@@ -32,6 +33,9 @@ COMMON_KEYS = {
     "POWERTOOLS_TRACER_CAPTURE_ERROR",
 }
 
+FOLLOW_UP_QUEUE_KEYS = {spec.queue_url_key for spec in FOLLOW_UPS}
+OPENAI_KEYS = {env_keys.UPSTREAM_RATE_LIMITS, env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL,
+               env_keys.OPENAI_BASE_URL}
 # The keys each function gets beyond the common ones (the brief's wiring table).
 EXTRA_KEYS = {
     "api": {env_keys.QUERY_ACTIVITIES_QUEUE_URL, env_keys.UPLOADS_BUCKET, env_keys.API_ALLOWED_ORIGINS,
@@ -51,15 +55,12 @@ EXTRA_KEYS = {
         env_keys.TMDB_API_KEY_SECRET,
     },
     "crawl_rotten_tomatoes": {env_keys.UPSTREAM_RATE_LIMITS, env_keys.CRAWL_RT_QUEUE_URL, env_keys.ROTTEN_TOMATOES_URL},
-    "tv_bff": {env_keys.UPSTREAM_RATE_LIMITS, env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
-    "star_sign_picker": {env_keys.UPSTREAM_RATE_LIMITS, env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL},
-    "progress_tracker": {env_keys.QUERY_SHOW_DATA_QUEUE_URL, env_keys.TV_BFF_QUEUE_URL, env_keys.STAR_SIGN_QUEUE_URL},
+    # every follow-up stage: the OpenAI keys when it calls OpenAI (tv_bff, star_sign_picker), else none
+    **{spec.folder: OPENAI_KEYS if spec.upstream == "openai" else set() for spec in FOLLOW_UPS},
+    # every follow-up stage's queue (tvreport.schema): the tracker sends it, the watchdog re-sends it
+    "progress_tracker": {env_keys.QUERY_SHOW_DATA_QUEUE_URL, *FOLLOW_UP_QUEUE_KEYS},
     "dead_letters": {env_keys.DEAD_LETTER_SOURCES},
-    "watchdog": {
-        env_keys.QUERY_SHOW_DATA_QUEUE_URL,
-        env_keys.TV_BFF_QUEUE_URL,
-        env_keys.STAR_SIGN_QUEUE_URL,
-    },
+    "watchdog": {env_keys.QUERY_SHOW_DATA_QUEUE_URL, *FOLLOW_UP_QUEUE_KEYS},
 }
 
 # Names of resources reach functions as tokens of the resource, never literals.
@@ -71,8 +72,7 @@ RESOURCE_KEYS = {
     env_keys.QUERY_ACTIVITIES_QUEUE_URL: "AWS::SQS::Queue",
     env_keys.QUERY_SHOW_DATA_QUEUE_URL: "AWS::SQS::Queue",
     env_keys.CRAWL_RT_QUEUE_URL: "AWS::SQS::Queue",
-    env_keys.TV_BFF_QUEUE_URL: "AWS::SQS::Queue",
-    env_keys.STAR_SIGN_QUEUE_URL: "AWS::SQS::Queue",
+    **{key: "AWS::SQS::Queue" for key in FOLLOW_UP_QUEUE_KEYS},
     env_keys.GANDALF_PRIVATE_KEY_SECRET: "AWS::SecretsManager::Secret",
     env_keys.TMDB_API_KEY_SECRET: "AWS::SecretsManager::Secret",
     env_keys.OPENAI_API_KEY_SECRET: "AWS::SecretsManager::Secret",

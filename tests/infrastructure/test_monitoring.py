@@ -12,8 +12,9 @@ from stacks.config import PipelineConfig
 from tests.infrastructure.template_queries import TemplateQueries, referenced_ids
 from tests.infrastructure.test_iam import FUNCTIONS
 from tvreport import observability
+from tvreport.schema import STAGES as REGISTRY
 
-STAGES = ("query_activities", "query_show_data", "crawl_rotten_tomatoes", "tv_bff", "star_sign_picker")
+STAGES = tuple(spec.folder for spec in REGISTRY.values())  # every stage queue is alarmed
 AT_LEAST = "GreaterThanOrEqualToThreshold"
 ABOVE = "GreaterThanThreshold"
 

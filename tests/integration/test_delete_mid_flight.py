@@ -13,6 +13,7 @@ from tests.integration.conftest import REGION
 from tests.integration.test_exactly_once import stream_event
 from tests.support.events import api_event, sqs_event
 from tests.support.handlers import FakeContext, load_handler
+from tests.support.queues import follow_up_environment
 from tvreport import env_keys
 from tvreport.batch_handler import batch_handler, parse_message
 from tvreport.clients.errors import UpstreamError
@@ -37,7 +38,7 @@ def world(moto_tables, function_env):
     queues = {n: sqs.create_queue(QueueName=n)["QueueUrl"] for n in ("activities", "show-data", "tvbff", "starsign")}
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="uploads")
     function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queues["activities"], env_keys.UPLOADS_BUCKET: "uploads",
-                  env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"],
+                  **follow_up_environment({Stage.TV_BFF: queues["tvbff"], Stage.STAR_SIGN: queues["starsign"]}),
                   env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["show-data"]})
     api = load_handler("api")
 

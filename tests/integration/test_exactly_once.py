@@ -7,9 +7,11 @@ import boto3
 
 from tests.integration.conftest import REGION
 from tests.support.handlers import FakeContext, load_handler
+from tests.support.queues import follow_up_environment
 from tvreport import env_keys
 from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
+from tvreport.schema import FOLLOW_UPS
 from tvreport.session_model import Stage, State
 
 
@@ -74,7 +76,7 @@ def stream_event(table_name: str) -> dict:
 def test_tracker_emits_each_stage_once_under_duplicate_records(moto_tables, function_env):
     sqs = boto3.client("sqs", region_name=REGION)
     queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("tvbff", "starsign", "showdata")}
-    function_env({env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"],
+    function_env({**follow_up_environment({Stage.TV_BFF: queues["tvbff"], Stage.STAR_SIGN: queues["starsign"]}),
                   env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["showdata"]})
     repo = SessionRepository(moto_tables["sessions"], ttl_days=1)
     sid = new_session(repo)
@@ -95,7 +97,7 @@ def test_tracker_emits_each_stage_once_under_duplicate_records(moto_tables, func
     assert drain(queues["tvbff"]) == [{"session_id": sid, "stage": "tv_bff"}]
     assert drain(queues["starsign"]) == [{"session_id": sid, "stage": "star_sign"}]
     view = repo.get(sid)
-    assert view.requested == view.sent == {Stage.TV_BFF, Stage.STAR_SIGN}
+    assert view.requested == view.sent == {spec.stage for spec in FOLLOW_UPS}
 
 
 def test_star_sign_starts_at_the_threshold_before_the_last_chunk(moto_tables, function_env):
@@ -104,7 +106,7 @@ def test_star_sign_starts_at_the_threshold_before_the_last_chunk(moto_tables, fu
     # data to be complete, and the session for every chunk.
     sqs = boto3.client("sqs", region_name=REGION)
     queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("tvbff", "starsign", "showdata")}
-    function_env({env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"],
+    function_env({**follow_up_environment({Stage.TV_BFF: queues["tvbff"], Stage.STAR_SIGN: queues["starsign"]}),
                   env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["showdata"]})
     repo = SessionRepository(moto_tables["sessions"], ttl_days=1)
     sid = new_session(repo, total_shows=100, total_chunks=3)

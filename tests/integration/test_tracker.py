@@ -9,7 +9,7 @@ import pytest
 from tests.integration.conftest import REGION
 from tests.integration.test_exactly_once import stream_event
 from tests.support.handlers import FakeContext, load_handler
-from tests.support.queues import drain
+from tests.support.queues import drain, follow_up_environment
 from tvreport import env_keys
 from tvreport.messages import ActivitiesRequest
 from tvreport.repositories.sessions import SessionRepository
@@ -33,7 +33,7 @@ def queues():
 
 @pytest.fixture
 def tracker(moto_tables, function_env, queues):
-    function_env({env_keys.TV_BFF_QUEUE_URL: queues["tvbff"], env_keys.STAR_SIGN_QUEUE_URL: queues["starsign"],
+    function_env({**follow_up_environment({Stage.TV_BFF: queues["tvbff"], Stage.STAR_SIGN: queues["starsign"]}),
                   env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["showdata"]})
     module = load_handler("progress_tracker")
 

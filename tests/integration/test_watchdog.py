@@ -9,11 +9,12 @@ import boto3
 import pytest
 
 from tests.integration.conftest import REGION
-from tests.support.queues import drain
+from tests.support.queues import drain, follow_up_queues
 from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
+from tvreport.schema import FOLLOW_UPS
 from tvreport.session_model import Stage, State, active_shard, session_pk
 from tvreport.stages import chunk_waves
 from tvreport.stages.tracker import TrackerDeps, on_session_image
@@ -41,7 +42,7 @@ def clock() -> Clock:
 @pytest.fixture
 def deps(moto_tables, clock):
     sqs = boto3.client("sqs", region_name=REGION)
-    queues = {stage: sqs.create_queue(QueueName=stage.value)["QueueUrl"] for stage in (Stage.TV_BFF, Stage.STAR_SIGN)}
+    queues = follow_up_queues()  # one per follow-up stage of the registry
     show_data = sqs.create_queue(QueueName="show-data")["QueueUrl"]
     return TrackerDeps(SessionRepository(moto_tables["sessions"], 1, clock=clock),
                        ViewingRepository(moto_tables["viewing"], 1), ShowCacheRepository(moto_tables["show_cache"], 30),
@@ -157,9 +158,9 @@ def test_a_lost_stream_record_leaves_nothing_undone(deps, clock):
     assert sweep(deps, STALL, now=clock.now)["acted"] == 1
     assert messages(deps, Stage.TV_BFF) == [{"session_id": "lost-record", "stage": "tv_bff"}]
     assert messages(deps, Stage.STAR_SIGN) == [{"session_id": "lost-record", "stage": "star_sign"}]
-    # both AI results stored, their records lost too: the watchdog completes the session
-    for stage in (Stage.TV_BFF, Stage.STAR_SIGN):
-        deps.sessions.store_ai_result("lost-record", stage, {"available": False})
+    # every follow-up result stored, their records lost too: the watchdog completes the session
+    for spec in FOLLOW_UPS:
+        deps.sessions.store_ai_result("lost-record", spec.stage, {"available": False})
     clock.now += timedelta(minutes=3)
     assert sweep(deps, STALL, now=clock.now)["acted"] == 1
     view = deps.sessions.get("lost-record")

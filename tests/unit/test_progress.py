@@ -4,7 +4,15 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 
 from tvreport.progress import Decision, decide, is_ready, stage_percentages
+from tvreport.schema import FOLLOW_UPS
 from tvreport.session_model import SessionView, Stage
+
+EVERY_FOLLOW_UP = frozenset(spec.stage for spec in FOLLOW_UPS)
+
+
+def follow_up_flags(*suffixes: str) -> dict[str, str]:
+    """`<flag>_<suffix>` of every follow-up stage (tvreport.schema), e.g. requested_at."""
+    return {f"{spec.trigger_flag}_{suffix}": "t" for spec in FOLLOW_UPS for suffix in suffixes}
 
 
 def session(**overrides) -> SessionView:
@@ -28,7 +36,7 @@ def test_tv_bff_waits_for_every_show_data_chunk():
 
 def test_star_sign_needs_both_stages_at_the_threshold():
     both = session(sd_shows_done=97, sd_chunks_done=1, rt_shows_done=97, rt_chunks_done=1)
-    assert decide(both).emit == {Stage.STAR_SIGN}
+    assert Stage.STAR_SIGN in decide(both).emit and Stage.TV_BFF not in decide(both).emit
     rt_short = session(sd_shows_done=97, sd_chunks_done=1, rt_shows_done=96, rt_chunks_done=1)
     assert Stage.STAR_SIGN not in decide(rt_short).emit
 
@@ -36,18 +44,18 @@ def test_star_sign_needs_both_stages_at_the_threshold():
 def test_a_dead_lettered_chunk_still_lets_the_session_finish():
     view = session(sd_shows_done=50, sd_chunks_done=1, sd_chunks_failed=1, sd_shows_failed=50,
                    rt_shows_done=50, rt_chunks_done=1, rt_chunks_failed=1, rt_shows_failed=50)
-    assert decide(view).emit == {Stage.TV_BFF, Stage.STAR_SIGN}
+    assert decide(view).emit == EVERY_FOLLOW_UP
 
 
 def test_claimed_stages_are_not_emitted_again():
     view = session(sd_shows_done=100, sd_chunks_done=2, rt_shows_done=100, rt_chunks_done=2,
-                   tvbff_requested_at="t", starsign_requested_at="t")
+                   **follow_up_flags("requested_at"))
     assert decide(view).emit == frozenset()
 
 
-def test_completion_needs_both_ai_stages_and_every_chunk():
+def test_completion_needs_every_follow_up_stage_and_every_chunk():
     base = dict(sd_shows_done=100, sd_chunks_done=2, rt_shows_done=97, rt_chunks_done=1,
-                tvbff_requested_at="t", starsign_requested_at="t", tvbff_done_at="t", starsign_done_at="t")
+                **follow_up_flags("requested_at", "done_at"))
     assert not decide(session(**base)).complete  # one RT chunk still out
     base["rt_chunks_done"] = 2
     assert decide(session(**base)).complete
@@ -61,7 +69,7 @@ def test_finished_sessions_call_for_nothing():
 
 def test_empty_history_is_ready_at_once():
     view = session(total_shows=0, total_chunks=0)
-    assert decide(view).emit == {Stage.TV_BFF, Stage.STAR_SIGN}
+    assert decide(view).emit == EVERY_FOLLOW_UP
 
 
 def test_percentages_follow_the_seed_rules():

@@ -26,6 +26,7 @@ from tvreport.repositories._dynamo import iso, utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
+from tvreport.schema import STAGES
 from tvreport.session_model import Stage, State
 from tvreport.stages import crawl_rotten_tomatoes, dead_letters, query_show_data
 from tvreport.stages.query_activities import chunk_messages
@@ -179,8 +180,7 @@ def test_dlq_lists_each_message_with_its_session_and_chunk_and_flags_poison(driv
 
     assert code == EXIT_OK
     by_stage = {q["stage"]: q for q in doc["queues"]}
-    assert set(by_stage) == {"query_activities", "query_show_data", "crawl_rotten_tomatoes", "tv_bff",
-                             "star_sign_picker"}
+    assert set(by_stage) == {spec.folder for spec in STAGES.values()}  # every stage's DLQ
     (chunk,) = by_stage["query_show_data"]["messages"]
     assert (chunk["session_id"], chunk["chunk_id"], chunk["shows"], chunk["poison"]) == (session_id, 2, 2, False)
     (poison,) = by_stage["crawl_rotten_tomatoes"]["messages"]
