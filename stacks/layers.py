@@ -18,6 +18,8 @@ import jsii
 from aws_cdk import BundlingOptions, ILocalBundling, aws_lambda as lambda_
 from constructs import Construct
 
+from tvreport.schema import STAGES, StageSpec
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEPENDENCIES_DIR = PROJECT_ROOT / "layers" / "dependencies"  # one folder per layer below
 SHARED_DIR = PROJECT_ROOT / "layers" / "shared"
@@ -79,19 +81,25 @@ DEPENDENCY_LAYERS = {
     "crawl": "httpx, selectolax, pyrate-limiter",
     "ai": "the OpenAI SDK",
 }
-_CRAWL, _AI = ("base", "crawl"), ("base", "crawl", "ai")
+_BASE, _CRAWL, _AI = ("base",), ("base", "crawl"), ("base", "crawl", "ai")
+
+
+def _stage_layers(spec: StageSpec) -> tuple[str, ...]:
+    """A stage's dependency layers follow from its registry upstream: the HTTP client for
+    an outside service, the OpenAI SDK as well for OpenAI, neither for none."""
+    if spec.upstream is None:
+        return _BASE
+    return _AI if spec.upstream == "openai" else _CRAWL
+
+
 # Which dependency layers each function (lambdas/<directory>) needs; every one also
 # gets the shared layer.
 LAYERS_BY_FUNCTION: dict[str, tuple[str, ...]] = {
-    "api": ("base",),
-    "dead_letters": ("base",),
-    "progress_tracker": ("base",),
-    "watchdog": ("base",),
-    "query_activities": _CRAWL,
-    "query_show_data": _CRAWL,
-    "crawl_rotten_tomatoes": _CRAWL,
-    "tv_bff": _AI,
-    "star_sign_picker": _AI,
+    "api": _BASE,
+    "dead_letters": _BASE,
+    "progress_tracker": _BASE,
+    "watchdog": _BASE,
+    **{spec.folder: _stage_layers(spec) for spec in STAGES.values()},
 }
 
 
