@@ -9,20 +9,22 @@ from datetime import timedelta
 
 from tests.unit.stages.conftest import T0, World
 from tvreport.records import CastMember
+from tvreport.schema import FOLLOW_UPS
 from tvreport.session_model import META_SK, Stage, State
 from tvreport.stages import chunk_waves, tracker, watchdog
 
 STALL = timedelta(minutes=10)
+FOLLOW_UP_STAGES = [spec.stage for spec in FOLLOW_UPS]
 
 
 def deps(world: World) -> tracker.TrackerDeps:
     return tracker.TrackerDeps(world.sessions, world.viewing, world.cache,
-                               {Stage.TV_BFF: "https://sqs.test/bff", Stage.STAR_SIGN: "https://sqs.test/sign"},
+                               {spec.stage: f"https://sqs.test/{spec.folder}" for spec in FOLLOW_UPS},
                                "https://sqs.test/show-data")
 
 
 def both_ai_stages_sent(world: World, session_id: str) -> None:
-    for stage in (Stage.TV_BFF, Stage.STAR_SIGN):
+    for stage in FOLLOW_UP_STAGES:  # every follow-up stage of the registry
         assert world.sessions.claim_trigger(session_id, stage)
         assert world.sessions.mark_trigger_sent(session_id, stage)
 
@@ -33,7 +35,7 @@ def a_finished_session(world: World) -> str:
     world.watched(session_id, "dark", "Dark", 70523, episodes=8)
     world.count_both(session_id, 0, done=1)
     both_ai_stages_sent(world, session_id)
-    for stage in (Stage.TV_BFF, Stage.STAR_SIGN):
+    for stage in FOLLOW_UP_STAGES:
         world.sessions.store_ai_result(session_id, stage, {"available": True, "source": "openai"})
     return session_id
 
