@@ -1,4 +1,4 @@
-"""The session item: states, stage names, and a typed view of the stored item.
+"""The session item: states, the stage names (declared in tvreport.schema), and a typed view of the stored item.
 
 The same view is built from a DynamoDB stream image (tracker) and from a GetItem
 (API), so decisions never depend on how many records were seen."""
@@ -11,9 +11,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from tvreport.schema import CHUNKED, FOLLOW_UPS, Stage, result_attribute
-
-__all__ = ["Stage", "result_attribute"]  # re-exported: their home is tvreport.schema
+from tvreport.schema import (
+    CHUNKED,
+    FOLLOW_UPS,
+    Stage as Stage,  # re-exported: declared in the stage registry
+    result_attribute as result_attribute,
+)
 
 
 class State(str, Enum):
