@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.events import sqs_event, stream_event
 from tests.support.handlers import FakeContext, load_handler
-from tests.support.queues import drain
+from tests.support.queues import drain, follow_up_environment
 from tvreport import env_keys
 from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, RtShowRef, ShowChunk, ShowRef
 from tvreport.records import CachedShow, CastMember
@@ -97,8 +97,7 @@ def test_a_dead_letter_from_an_unmapped_queue_fails_its_record(function_env) -> 
 
 
 def test_the_stream_handler_fails_only_the_corrupt_session_image(function_env, moto_tables: dict[str, str]) -> None:
-    function_env({env_keys.TV_BFF_QUEUE_URL: QUEUE.format("b"), env_keys.STAR_SIGN_QUEUE_URL: QUEUE.format("z"),
-                  env_keys.QUERY_SHOW_DATA_QUEUE_URL: QUEUE.format("s")})
+    function_env({**follow_up_environment(), env_keys.QUERY_SHOW_DATA_QUEUE_URL: QUEUE.format("s")})
     module = load_handler("progress_tracker")
     ledger = {"pk": {"S": f"SESSION#{GONE}"}, "sk": {"S": "LEDGER#query_show_data#0"}}  # not the session item
     gone = {"pk": {"S": f"SESSION#{GONE}"}, "sk": {"S": "META"}}  # no state: a tombstone, acknowledged
