@@ -36,7 +36,8 @@ class BoundInputs:
     page_concurrency: int
     show_data_concurrency: int
     rt_concurrency: int
-    in_chunk_parallelism: int = 1
+    show_data_parallelism: int = 1  # shows resolved at once inside a chunk
+    rt_parallelism: int = 1  # shows crawled at once inside a chunk
     sessions: int = 1  # sessions run at once: their page chains run side by side
 
 
@@ -50,13 +51,15 @@ def lower_bound(inputs: BoundInputs) -> dict[str, Any]:  # figures in s; "budget
         else 0.0
     )
     chunks = max(1, inputs.chunks)
-    per_chunk = math.ceil(inputs.shows / chunks / max(1, inputs.in_chunk_parallelism)) if inputs.shows else 0
+
+    def per_chunk(parallelism: int) -> int:  # round trips in a row per chunk
+        return math.ceil(inputs.shows / chunks / max(1, parallelism)) if inputs.shows else 0
 
     def per_show(service: str) -> float:
         return calls.get(service, 0) / inputs.shows if inputs.shows else 0.0
 
-    t_q = per_chunk * per_show("tmdb") * latency.get("tmdb", 0)
-    t_r = per_chunk * per_show("rottentomatoes") * latency.get("rottentomatoes", 0)
+    t_q = per_chunk(inputs.show_data_parallelism) * per_show("tmdb") * latency.get("tmdb", 0)
+    t_r = per_chunk(inputs.rt_parallelism) * per_show("rottentomatoes") * latency.get("rottentomatoes", 0)
     waves_q = math.ceil(chunks / max(1, inputs.show_data_concurrency))
     waves_r = math.ceil(chunks / max(1, inputs.rt_concurrency))
     pipeline = max(waves_q * t_q + t_r, t_q + waves_r * t_r) if inputs.shows else 0.0

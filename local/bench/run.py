@@ -23,12 +23,13 @@ from local.bench.cost import (
 )
 from local.bench.edge_log import EdgeLog
 from local.bench.imports import import_times, stage_name
+from tvreport.stages.crawl_rotten_tomatoes import RT_PARALLELISM
+from tvreport.stages.query_show_data import SHOW_PARALLELISM
 
 UPSTREAMS = ("gandalf", "tmdb", "rottentomatoes")
 CONCURRENT_SESSIONS = 10
-# Shows resolved at once inside a chunk. main resolves a chunk's shows one after
-# another (tvreport.stages.show_data / rotten_tomatoes); change with the stage code.
-IN_CHUNK_PARALLELISM = 1
+# Shows resolved at once inside a chunk, as the stages deploy them.
+IN_CHUNK_PARALLELISM = {"query_show_data": SHOW_PARALLELISM, "crawl_rotten_tomatoes": RT_PARALLELISM}
 PAGE_CONCURRENCY = 4  # tvreport.stages.query_activities.ActivitiesDeps.concurrency
 
 
@@ -263,7 +264,8 @@ def measure(
             page_concurrency=PAGE_CONCURRENCY,
             show_data_concurrency=concurrency.get("QueryShowData", 1),
             rt_concurrency=concurrency.get("CrawlRottenTomatoes", 1),
-            in_chunk_parallelism=IN_CHUNK_PARALLELISM,
+            show_data_parallelism=SHOW_PARALLELISM,
+            rt_parallelism=RT_PARALLELISM,
         )
     )
     invocations = engine.invocations[first_invocation:]

@@ -29,9 +29,9 @@ def test_the_chain_follows_pages_chunks_and_the_slower_stage():
 
 
 def test_more_parallelism_lowers_the_chain_but_never_the_budget():
-    bound = lower_bound(inputs(in_chunk_parallelism=10, budget_rps={"tmdb": None, "rottentomatoes": None}))
+    bound = lower_bound(inputs(show_data_parallelism=10, rt_parallelism=10, budget_rps={"tmdb": None, "rottentomatoes": None}))
     assert bound["pipeline_s"] == pytest.approx(5 * 2 * 0.06 + 5 * 2 * 0.25)
-    assert lower_bound(inputs(in_chunk_parallelism=10))["bound_s"] == pytest.approx(40.0)
+    assert lower_bound(inputs(show_data_parallelism=10, rt_parallelism=10))["bound_s"] == pytest.approx(40.0)
 
 
 def test_chunks_beyond_the_concurrency_come_in_waves_and_ai_calls_add_their_latency():

@@ -23,6 +23,8 @@ from tvreport.repositories.protocols import SessionStore, ShowCacheStore
 from tvreport.session_model import Stage
 from tvreport.stages.in_order import InOrder
 
+RT_PARALLELISM = 4  # shows of a chunk crawled at once
+
 
 @dataclass
 class CrawlDeps:
@@ -30,7 +32,7 @@ class CrawlDeps:
     cache: ShowCacheStore
     rotten_tomatoes: Callable[[], RottenTomatoesClient]
     rt_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
-    parallelism: int = 4  # shows crawled at once (all within the process's Rotten Tomatoes share)
+    parallelism: int = RT_PARALLELISM  # shows crawled at once (all within the process's Rotten Tomatoes share)
 
 
 HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (one show's crawl + the writes)
