@@ -79,7 +79,9 @@ NEEDS: Mapping[str, Needs] = dict(
                 tables={
                     "sessions": _COUNTS_CHUNKS,
                     "viewing": ("UpdateItem",),
-                    "show_cache": ("GetItem", "PutItem", "UpdateItem"),
+                    # the chunk's cache and aliases read in batches, learnt aliases written
+                    # in batches (PutItem: one alias, resolve() outside a chunk), shows updated
+                    "show_cache": ("BatchGetItem", "BatchWriteItem", "PutItem", "UpdateItem"),
                 },
                 indexes={("show_cache", BY_IMDB_INDEX): ("Query",)},
                 sends_to=(Stage.QUERY_SHOW_DATA, Stage.CRAWL_ROTTEN_TOMATOES),  # itself: hand-off near deadline
@@ -88,7 +90,7 @@ NEEDS: Mapping[str, Needs] = dict(
         _stage(
             Stage.CRAWL_ROTTEN_TOMATOES,
             Needs(
-                tables={"sessions": _COUNTS_CHUNKS, "show_cache": ("GetItem", "UpdateItem")},
+                tables={"sessions": _COUNTS_CHUNKS, "show_cache": ("BatchGetItem", "UpdateItem")},  # chunk read, scores
                 sends_to=(Stage.CRAWL_ROTTEN_TOMATOES,),  # hand-off
             ),
         ),
