@@ -15,8 +15,11 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.infrastructure.template_queries import TemplateQueries
+from tests.infrastructure.test_data_stores import tables_by_role
 from tests.support.events import sqs_event, stream_event
 from tests.support.handlers import FakeContext, load_handler
+from tests.support.iam_calls import Needed, recording, ungranted
 from tests.support.queues import drain, follow_up_environment
 from tvreport import env_keys
 from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, RtShowRef, ShowChunk, ShowRef
@@ -135,6 +138,12 @@ class Live:
     cache: ShowCacheRepository
     queues: dict[str, str]
     tables: dict[str, str]
+    template: TemplateQueries
+
+    def assert_granted(self, directory: str, calls: set[Needed]) -> None:
+        """Every DynamoDB call the handler made is allowed to its role (moto allows all)."""
+        table_ids = {self.tables[role]: lid for role, (lid, _) in tables_by_role(self.template).items()}
+        assert not ungranted(calls, self.template, directory, table_ids), f"{directory}'s role lacks these"
 
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
         resource = boto3.resource("dynamodb", region_name="us-east-1")
@@ -147,7 +156,7 @@ class Live:
 
 
 @pytest.fixture
-def live(moto_tables: dict[str, str], function_env, monkeypatch: pytest.MonkeyPatch) -> Live:
+def live(moto_tables: dict[str, str], function_env, monkeypatch: pytest.MonkeyPatch, cdk_template: dict) -> Live:
     """A crunching session split into one chunk of Dark, its record matched, Dark cached
     and scored (so no stage calls an upstream), queues and the uploads bucket in moto."""
     monkeypatch.delenv(env_keys.OPENAI_API_KEY, raising=False)  # the AI stages pick by the rules
@@ -155,7 +164,7 @@ def live(moto_tables: dict[str, str], function_env, monkeypatch: pytest.MonkeyPa
     queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("activities", "showdata", "crawl")}
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="uploads")
     world = Live(SessionRepository(moto_tables["sessions"], 1), ViewingRepository(moto_tables["viewing"], 1),
-                 ShowCacheRepository(moto_tables["show_cache"], 30), queues, moto_tables)
+                 ShowCacheRepository(moto_tables["show_cache"], 30), queues, moto_tables, TemplateQueries(cdk_template))
     world.sessions.create(SESSION, source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97)
     world.cache.put_show(DARK)
     world.cache.put_alias("dark", DARK.tmdb_id)
@@ -185,13 +194,18 @@ def deliver_twice(world: Live, directory: str, good_body: str, bad_event: Callab
     good, bad = (record["messageId"] for record in event["Records"])
     if bad_event:  # a worker for which "{not json" is not a failure says what is
         bad = bad_event(event)
-    response = module.handler(event, FakeContext())
+    with recording() as calls:
+        response = module.handler(event, FakeContext())
+    world.assert_granted(directory, calls)
+    assert calls, "the worker made no DynamoDB call: nothing was checked"
     assert response == {"batchItemFailures": [{"itemIdentifier": bad}]}
     assert _ids(module.handler.processor.fail_messages) == [bad]
     assert good in _ids(module.handler.processor.success_messages)
     after, sent = world.snapshot(), {name: drain(url) for name, url in world.queues.items()}
 
-    assert module.handler(event, FakeContext()) == response  # the redelivery
+    with recording() as calls:
+        assert module.handler(event, FakeContext()) == response  # the redelivery
+    world.assert_granted(directory, calls)
     assert _ids(module.handler.processor.fail_messages) == [bad]
     assert world.snapshot() == after
     resent = {name: drain(url) for name, url in world.queues.items()}
