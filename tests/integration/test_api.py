@@ -9,6 +9,7 @@ import pytest
 from tests.integration.conftest import REGION
 from tests.support.events import api_event
 from tests.support.handlers import FakeContext, load_handler
+from tests.support.iam_calls import granted_only
 from tvreport import env_keys
 
 # what a session created without a dataKey needs for its connectUrl
@@ -16,15 +17,15 @@ CONNECT_ENV = {env_keys.GANDALF_CONNECT_URL: "https://auth.gandalf.network", env
 
 
 @pytest.fixture
-def api(moto_tables, function_env):
+def api(moto_tables, function_env, cdk_template):
     queue_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="activities")["QueueUrl"]
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="uploads")
     function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queue_url, env_keys.UPLOADS_BUCKET: "uploads",
                   env_keys.API_ALLOWED_ORIGINS: "", **CONNECT_ENV})
-    module = load_handler("api")
+    handler = granted_only("api", load_handler("api").handler, cdk_template, moto_tables)
 
     def call(method, path, body=None):
-        response = module.handler(api_event(method, path, body), FakeContext())
+        response = handler(api_event(method, path, body), FakeContext())
         return response["statusCode"], json.loads(response["body"] or "null")
 
     call.queue_url = queue_url

@@ -16,10 +16,9 @@ import boto3
 import pytest
 
 from tests.infrastructure.template_queries import TemplateQueries
-from tests.infrastructure.test_data_stores import tables_by_role
 from tests.support.events import sqs_event, stream_event
 from tests.support.handlers import FakeContext, load_handler
-from tests.support.iam_calls import Needed, recording, ungranted
+from tests.support.iam_calls import Needed, recording, table_ids, ungranted
 from tests.support.queues import drain, follow_up_environment
 from tvreport import env_keys
 from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, RtShowRef, ShowChunk, ShowRef
@@ -142,8 +141,7 @@ class Live:
 
     def assert_granted(self, directory: str, calls: set[Needed]) -> None:
         """Every DynamoDB call the handler made is allowed to its role (moto allows all)."""
-        table_ids = {self.tables[role]: lid for role, (lid, _) in tables_by_role(self.template).items()}
-        assert not ungranted(calls, self.template, directory, table_ids), f"{directory}'s role lacks these"
+        assert not ungranted(calls, self.template, directory, table_ids(self.template, self.tables)), directory
 
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
         resource = boto3.resource("dynamodb", region_name="us-east-1")

@@ -9,6 +9,7 @@ import pytest
 from tests.integration.conftest import REGION
 from tests.integration.test_exactly_once import stream_event
 from tests.support.handlers import FakeContext, load_handler
+from tests.support.iam_calls import granted_only
 from tests.support.queues import drain, follow_up_environment
 from tvreport import env_keys
 from tvreport.messages import ActivitiesRequest
@@ -32,14 +33,14 @@ def queues():
 
 
 @pytest.fixture
-def tracker(moto_tables, function_env, queues):
+def tracker(moto_tables, function_env, queues, cdk_template):
     function_env({**follow_up_environment({Stage.TV_BFF: queues["tvbff"], Stage.STAR_SIGN: queues["starsign"]}),
                   env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["showdata"]})
-    module = load_handler("progress_tracker")
+    handler = granted_only("progress_tracker", load_handler("progress_tracker").handler, cdk_template, moto_tables)
 
     def replay() -> dict:
         """Every record of the stream so far (old ones again: duplicates, as AWS may)."""
-        return module.handler(stream_event(moto_tables["sessions"]), FakeContext())
+        return handler(stream_event(moto_tables["sessions"]), FakeContext())
 
     return replay
 

@@ -6,7 +6,7 @@ was, until this check). So the calls are recorded where they leave our code, at
 botocore, and each is looked up in the Allow statements of the function's role."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from unittest.mock import patch
@@ -48,6 +48,13 @@ def recording() -> Iterator[set[Needed]]:
         yield calls
 
 
+def table_ids(queries: TemplateQueries, tables: Mapping[str, str]) -> dict[str, str]:
+    """Table name -> its logical id in the template (`tables`: role -> table name)."""
+    from tests.infrastructure.test_data_stores import tables_by_role
+
+    return {tables[role]: lid for role, (lid, _) in tables_by_role(queries).items()}
+
+
 def ungranted(calls: set[Needed], queries: TemplateQueries, directory: str,
               table_ids: Mapping[str, str]) -> set[Needed]:
     """The calls the role of lambdas/<directory> is not allowed (table name -> logical id)."""
@@ -58,3 +65,20 @@ def ungranted(calls: set[Needed], queries: TemplateQueries, directory: str,
         return (f"dynamodb:{action}", resource) in granted
 
     return {call for call in calls if not allowed(*call)}
+
+
+def granted_only(directory: str, handler: Callable[[Any, Any], Any], cdk_template: dict[str, Any],
+                 tables: Mapping[str, str]) -> Callable[[Any, Any], Any]:
+    """`handler` wrapped so that every DynamoDB call it makes must be allowed to the role
+    of lambdas/<directory> (`tables`: role -> table name, as `moto_tables` gives)."""
+    queries = TemplateQueries(cdk_template)
+    ids = table_ids(queries, tables)
+
+    def checked(event: Any, context: Any) -> Any:
+        with recording() as calls:
+            result = handler(event, context)
+        missing = ungranted(calls, queries, directory, ids)
+        assert not missing, f"{directory}'s role lacks {sorted(missing, key=str)}"
+        return result
+
+    return checked
