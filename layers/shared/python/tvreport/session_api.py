@@ -17,7 +17,6 @@ from tvreport.messages import ActivitiesRequest
 from tvreport.netflix.csv_reader import CsvFormatError, read_netflix_csv
 from tvreport.observability import logger
 from tvreport.progress import stage_percentages
-from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.schema import FOLLOW_UPS, STAGES, incoming_upload_key, upload_key
@@ -165,7 +164,7 @@ class SessionService:
         if source and _start_pending(view):
             # A new session, or the replay of a create that died before its start was
             # queued: the same request (same digest) queues the start; another is refused.
-            if not created and view.item.get("start_digest") != _create_digest(session_id, body):
+            if not created and view.start_digest != _create_digest(session_id, body):
                 raise SessionConflict("this clientToken belongs to another request")
             if not created:
                 logger.info("start re-sent for a replayed create")
@@ -190,7 +189,7 @@ class SessionService:
         if not self.sessions.connect(session_id, "gandalf", digest):
             view = self._view(session_id)
             # A repeated connect re-sends a start that was never queued, with the same key only.
-            if not (_start_pending(view) and view.item.get("start_digest") == digest):
+            if not (_start_pending(view) and view.start_digest == digest):
                 raise SessionConflict("the session is not awaiting a connection")
             logger.info("start re-sent for a repeated connect")
         self._start(ActivitiesRequest(session_id=session_id, source="gandalf", data_key=body.dataKey),
@@ -260,16 +259,14 @@ class SessionService:
         view = self._view(session_id)
         if view.state is not State.COMPLETED:
             raise SessionConflict(f"the report is ready when the session is COMPLETED (now {view.state.value})")
-        item = from_dynamo(dict(view.item))
-        return {"sessionId": session_id, "partial": bool(item.get("report_partial")),
-                "statistics": item.get("statistics", {}),
-                **{str(spec.report_key): item.get(spec.result_attribute) for spec in FOLLOW_UPS}}
+        return {"sessionId": session_id, "partial": view.report_partial, "statistics": dict(view.statistics),
+                **{str(spec.report_key): view.results.get(spec.stage) for spec in FOLLOW_UPS}}
 
     def delete(self, session_id: str) -> dict[str, int]:
         """Tombstone first, so no stage write lands after this; then delete what exists
         (the watchdog's purge removes stragglers of stages that were mid-flight)."""
         view = self._view(session_id)
-        if not self.sessions.tombstone(session_id, view.item.get("client_token")):
+        if not self.sessions.tombstone(session_id, view.client_token):
             raise SessionNotFound(f"no session {session_id}")
         purged = purge_session(session_id, self.sessions, self.viewing, remove_tombstone=False,
                                uploads_bucket=self.uploads_bucket)
@@ -300,7 +297,7 @@ class SessionService:
 
 
 def _start_pending(view: SessionView) -> bool:
-    return view.state is State.CRUNCHING_DATA and "start_sent_at" not in view.item
+    return view.state is State.CRUNCHING_DATA and not view.start_sent
 
 
 def _digest(session_id: str, source: str, payload: bytes) -> str:
@@ -332,7 +329,6 @@ def _check_export(text: str, max_shows: int) -> None:
 
 
 def session_document(view: SessionView) -> dict[str, Any]:
-    item = from_dynamo(dict(view.item))
     percents = stage_percentages(view)
     stages: dict[str, dict[str, Any]] = {spec.label: {"percent": percents[stage]} for stage, spec in STAGES.items()}
     for stage, counters in ((Stage.QUERY_SHOW_DATA, view.show_data),
@@ -343,10 +339,8 @@ def session_document(view: SessionView) -> dict[str, Any]:
                                                         pagesTotal=view.activity_pages_total)
     return {
         "sessionId": view.session_id, "state": view.state.value, "failureReason": view.failure_reason,
-        "source": item.get("source"), "thresholdPercent": view.threshold_percent, "stages": stages,
+        "source": view.source, "thresholdPercent": view.threshold_percent, "stages": stages,
         "counters": {"totalShows": view.total_shows, "totalChunks": view.total_chunks,
-                     "movies": item.get("movies"), "activities": item.get("activities"),
-                     "rejectedRows": item.get("rejected_rows")},
-        "createdAt": item.get("created_at"), "updatedAt": item.get("updated_at"),
-        "completedAt": item.get("completed_at"),
+                     "movies": view.movies, "activities": view.activities, "rejectedRows": view.rejected_rows},
+        "createdAt": view.created_at, "updatedAt": view.updated_at, "completedAt": view.completed_at,
     }

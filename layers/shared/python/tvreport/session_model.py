@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -17,6 +17,7 @@ from tvreport.schema import (
     Stage as Stage,  # re-exported: declared in the stage registry
     result_attribute as result_attribute,
 )
+from tvreport.stored_values import from_dynamo
 
 
 class State(str, Enum):
@@ -94,6 +95,27 @@ class ChunkCounters:
 
 
 @dataclass(frozen=True)
+class Trigger:
+    """A follow-up stage's claim, send and result stamps on the session item."""
+
+    requested_at: str | None = None
+    sent_at: str | None = None
+    done_at: str | None = None
+    send_attempts: int = 0
+    next_send_at: str | None = None  # set by a failed send: when the watchdog re-sends
+
+
+@dataclass(frozen=True)
+class Waves:
+    """Chunk waves (tvreport.waves): sizes fixed by wave 0, then how many are claimed and sent."""
+
+    size: int = 0
+    chunk_size: int = 0
+    claimed: int = 0
+    sent: int = 0
+
+
+@dataclass(frozen=True)
 class SessionView:
     session_id: str
     state: State
@@ -110,7 +132,21 @@ class SessionView:
     failure_reason: str | None
     updated_at: str | None  # any write, bookkeeping included
     progress_at: str | None  # only writes that are progress (counts, pages, totals, AI results)
-    item: Mapping[str, Any]
+    item: Mapping[str, Any]  # the stored item as read; the fields above and below are what code reads
+    source: str | None = None
+    created_at: str | None = None
+    completed_at: str | None = None
+    movies: int | None = None
+    activities: int | None = None
+    rejected_rows: int | None = None
+    triggers: Mapping[Stage, Trigger] = field(default_factory=dict)
+    waves: Waves = Waves()
+    results: Mapping[Stage, dict[str, Any] | None] = field(default_factory=dict)  # follow-up results, plain
+    statistics: Mapping[str, Any] = field(default_factory=dict)  # the final report's, plain
+    report_partial: bool = False
+    client_token: str | None = None
+    start_digest: str | None = None  # what a replayed create must match to re-send its start
+    start_sent: bool = False  # the first stage's message was queued
 
     @property
     def activities_done(self) -> bool:
@@ -131,6 +167,13 @@ class SessionView:
         def flagged(suffix: str) -> frozenset[Stage]:
             return frozenset(s for s, f in TRIGGER_FLAG.items() if item.get(f"{f}_{suffix}"))
 
+        def optional_int(key: str) -> int | None:
+            return _int(item, key) if key in item else None
+
+        def trigger(flag: str) -> Trigger:
+            return Trigger(item.get(f"{flag}_requested_at"), item.get(f"{flag}_sent_at"), item.get(f"{flag}_done_at"),
+                           _int(item, f"{flag}_send_attempts"), item.get(f"{flag}_next_send_at"))
+
         return cls(
             session_id=str(item["session_id"]),
             state=State(item["state"]),
@@ -148,4 +191,19 @@ class SessionView:
             updated_at=item.get("updated_at"),
             progress_at=item.get("progress_at") or item.get("created_at"),
             item=item,
+            source=item.get("source"),
+            created_at=item.get("created_at"),
+            completed_at=item.get("completed_at"),
+            movies=optional_int("movies"),
+            activities=optional_int("activities"),
+            rejected_rows=optional_int("rejected_rows"),
+            triggers={stage: trigger(flag) for stage, flag in TRIGGER_FLAG.items()},
+            waves=Waves(_int(item, "wave_size"), _int(item, "chunk_size"), _int(item, "waves_claimed"),
+                        _int(item, "waves_sent")),
+            results={spec.stage: from_dynamo(item.get(spec.result_attribute)) for spec in FOLLOW_UPS},
+            statistics=from_dynamo(item.get("statistics") or {}),
+            report_partial=bool(item.get("report_partial")),
+            client_token=item.get("client_token"),
+            start_digest=item.get("start_digest"),
+            start_sent="start_sent_at" in item,
         )

@@ -5,18 +5,10 @@ claims and sends are in tvreport.stages.chunk_waves."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from decimal import Decimal
-from typing import Any
 
 from tvreport.session_model import SessionView, State
 
 WAVES_AHEAD = 2  # waves in flight at most: one being worked, the next already queued
-
-
-def item_int(item: Mapping[str, Any], key: str) -> int:
-    value = item.get(key)
-    return int(value) if isinstance(value, (int, Decimal)) else 0
 
 
 def wave_count(total_chunks: int, wave_size: int) -> int:
@@ -36,9 +28,7 @@ def due_wave(view: SessionView) -> int | None:
     """The next wave to release, if crawlRottenTomatoes has executed enough chunks
     that releasing it keeps at most WAVES_AHEAD waves in flight; wave 0 is released
     by the split itself. None for sessions without waves (released all at once)."""
-    item = view.item
-    wave_size, claimed = item_int(item, "wave_size"), item_int(item, "waves_claimed")
-    sent = item_int(item, "waves_sent")
+    wave_size, claimed, sent = view.waves.size, view.waves.claimed, view.waves.sent
     if view.state is not State.CRUNCHING_DATA or view.total_chunks is None or wave_size <= 0 or claimed == 0:
         return None
     if sent < claimed or claimed >= wave_count(view.total_chunks, wave_size):
@@ -51,5 +41,5 @@ def due_wave(view: SessionView) -> int | None:
 
 def unsent_wave(view: SessionView) -> int | None:
     """A claimed wave whose send failed (or whose sender crashed): the watchdog re-sends it."""
-    claimed, sent = item_int(view.item, "waves_claimed"), item_int(view.item, "waves_sent")
+    claimed, sent = view.waves.claimed, view.waves.sent
     return claimed - 1 if sent < claimed else None

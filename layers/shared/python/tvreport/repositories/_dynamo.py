@@ -9,6 +9,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from tvreport.stored_values import from_dynamo as from_dynamo  # re-exported: pure, beside the view
+
 _SERIALIZER = TypeSerializer()
 
 
@@ -27,19 +29,6 @@ def expires_at(moment: datetime, days: int) -> int:
 def to_dynamo(value: Any) -> Any:
     """JSON-like data (floats included) -> what DynamoDB accepts (Decimals)."""
     return json.loads(json.dumps(value), parse_float=Decimal)
-
-
-def from_dynamo(value: Any) -> Any:
-    """Decimals -> int/float, sets -> sorted lists, recursively (for JSON output)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [from_dynamo(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(from_dynamo(v) for v in value)
-    return value
 
 
 def serialize_item(item: dict[str, Any]) -> dict[str, Any]:

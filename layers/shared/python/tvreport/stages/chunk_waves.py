@@ -14,7 +14,7 @@ from tvreport.repositories.protocols import SessionStore, ViewingStore
 from tvreport.repositories.viewing import show_keys
 from tvreport.session_model import SessionView, State
 from tvreport.stages.history import chunk
-from tvreport.waves import item_int, unsent_wave, wave_chunk_ids
+from tvreport.waves import unsent_wave, wave_chunk_ids
 
 
 @dataclass
@@ -40,18 +40,17 @@ def start(session_id: str, chunks: list[ShowChunk], *, wave_size: int, chunk_siz
         view = deps.sessions.get(session_id)
         if view is None or view.state is not State.CRUNCHING_DATA or unsent_wave(view) != 0:
             return
-        wave_size = item_int(view.item, "wave_size")
+        wave_size = view.waves.size
     _send(session_id, 0, chunks, wave_size, deps)
 
 
 def release(view: SessionView, wave: int, deps: WaveDeps) -> bool:
     """Claim wave `wave` and send it; False when another caller claimed it. A failed
     send raises and leaves the claim: the watchdog re-sends the unsent wave."""
-    item = view.item
-    if not deps.sessions.claim_wave(view.session_id, wave, wave_size=item_int(item, "wave_size"),
-                                    chunk_size=item_int(item, "chunk_size")):
+    if not deps.sessions.claim_wave(view.session_id, wave, wave_size=view.waves.size,
+                                    chunk_size=view.waves.chunk_size):
         return False
-    _send(view.session_id, wave, _load(view, deps), item_int(item, "wave_size"), deps)
+    _send(view.session_id, wave, _load(view, deps), view.waves.size, deps)
     return True
 
 
@@ -59,12 +58,12 @@ def resend(view: SessionView, deps: WaveDeps) -> bool:
     wave = unsent_wave(view)
     if wave is None:
         return False
-    _send(view.session_id, wave, _load(view, deps), item_int(view.item, "wave_size"), deps)
+    _send(view.session_id, wave, _load(view, deps), view.waves.size, deps)
     return True
 
 
 def _load(view: SessionView, deps: WaveDeps) -> list[ShowChunk]:
-    return chunk_messages(view.session_id, deps.viewing.items(view.session_id), item_int(view.item, "chunk_size"))
+    return chunk_messages(view.session_id, deps.viewing.items(view.session_id), view.waves.chunk_size)
 
 
 def _send(session_id: str, wave: int, chunks: list[ShowChunk], wave_size: int, deps: WaveDeps) -> None:

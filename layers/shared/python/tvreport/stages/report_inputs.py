@@ -22,7 +22,7 @@ class ReportInputs:
 
 def session_day(view: SessionView) -> date:
     """'The last 12 months' are counted back from the day the session was created."""
-    created = str(view.item.get("created_at", ""))
+    created = view.created_at or ""
     return datetime.fromisoformat(created.replace("Z", "+00:00")).date() if created else date.today()
 
 

@@ -17,7 +17,7 @@ from tvreport.observability import logger, metrics
 from tvreport.progress import Decision, decide
 from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.protocols import SessionStore, ShowCacheStore, ViewingStore
-from tvreport.session_model import META_SK, SessionView, Stage, result_attribute
+from tvreport.session_model import META_SK, SessionView, Stage
 from tvreport.stages import chunk_waves, picks
 from tvreport.stages.report_inputs import load_inputs
 
@@ -103,7 +103,7 @@ def _release_wave(view: SessionView, wave: int, deps: TrackerDeps) -> None:
 
 def finalize(view: SessionView, deps: TrackerDeps, partial: bool) -> bool:
     statistics = load_inputs(view, deps.viewing, deps.cache).statistics()
-    star_sign = picks.final_star_sign(view.item.get(result_attribute(Stage.STAR_SIGN)), statistics)
+    star_sign = picks.final_star_sign(view.results.get(Stage.STAR_SIGN), statistics)
     completed = deps.sessions.complete(view.session_id, statistics.to_dict(), partial=partial, star_sign=star_sign)
     logger.info("session completed" if completed else "session already ended", extra={"partial": partial})
     return completed

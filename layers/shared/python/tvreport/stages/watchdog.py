@@ -16,10 +16,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from tvreport.observability import logger, metrics
 from tvreport.progress import is_ready
 from tvreport.repositories._dynamo import utc_now
-from tvreport.session_model import ACTIVE_SHARDS, TRIGGER_FLAG, SessionView, Stage, State
+from tvreport.session_model import ACTIVE_SHARDS, SessionView, Stage, State
 from tvreport.stages import chunk_waves, purge
 from tvreport.stages.tracker import TrackerDeps, act, finalize, send_claimed
-from tvreport.waves import item_int, unsent_wave
+from tvreport.waves import unsent_wave
 
 OUTCOMES = ("resent", "acted", "completed", "failed", "purged", "errors")
 
@@ -72,7 +72,7 @@ def check(session_id: str, deps: TrackerDeps, stall_timeout: timedelta, now: dat
     busy = False  # work sent this sweep: give it its time before ending the session
     for stage in sorted(view.requested - view.sent, key=lambda s: s.value):
         if now >= resend_due(view, stage, deps.resend_after):
-            attempts = item_int(view.item, f"{TRIGGER_FLAG[stage]}_send_attempts")
+            attempts = view.triggers[stage].send_attempts
             busy |= send_claimed(session_id, stage, attempts, deps, now)
             outcome["resent"] += 1
     if _age(view.updated_at, now) >= deps.resend_after:  # quiet: the tracker had its chance
@@ -108,11 +108,11 @@ def _resend_wave(view: SessionView, deps: TrackerDeps) -> bool:
 def resend_due(view: SessionView, stage: Stage, resend_after: timedelta) -> datetime:
     """When a claimed, unsent stage is sent again: at the time its last failure set,
     else (a crash between claim and send) `resend_after` after the claim."""
-    flag = TRIGGER_FLAG[stage]
-    recorded = _parse(view.item.get(f"{flag}_next_send_at"))
+    trigger = view.triggers[stage]
+    recorded = _parse(trigger.next_send_at)
     if recorded:
         return recorded
-    claimed = _parse(view.item.get(f"{flag}_requested_at"))
+    claimed = _parse(trigger.requested_at)
     return (claimed + resend_after) if claimed else datetime.min.replace(tzinfo=UTC)
 
 
