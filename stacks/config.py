@@ -18,10 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 
 from tvreport.schema import STAGES, Stage
-
-
-class ConfigError(ValueError):
-    """A CDK context value is missing its expected shape or range."""
+from tvreport.settings import ConfigError  # the one ConfigError: synth and cold start alike
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import ConfigError, PipelineConfig
+from stacks.config import PipelineConfig
 from tests.conftest import SKIP_BUNDLING
 from tests.infrastructure.template_queries import TemplateQueries
+from tvreport.settings import ConfigError
 
 ORIGINS = "https://app.example.com,http://localhost:5173"
 

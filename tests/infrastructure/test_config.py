@@ -8,8 +8,9 @@ import aws_cdk as cdk
 import pytest
 
 from app import build_app, make_app, project_context
-from stacks.config import DEFAULT_QUEUE_STAGES, ConfigError, PipelineConfig
+from stacks.config import DEFAULT_QUEUE_STAGES, PipelineConfig
 from tvreport.schema import STAGES
+from tvreport.settings import ConfigError
 
 
 def config_from(context: dict[str, Any]) -> PipelineConfig:

@@ -183,7 +183,7 @@ def test_an_alarm_email_is_a_deploy_option() -> None:
 @pytest.mark.parametrize(("key", "value"), [("alarm_email", "not-an-address"), ("queue_age_alarm_seconds", 10),
                                             ("failed_sessions_alarm_per_hour", 0)])
 def test_bad_alarm_options_stop_the_synth(key: str, value: object) -> None:
-    from stacks.config import ConfigError
+    from tvreport.settings import ConfigError
 
     with pytest.raises(ConfigError, match=key):
         PipelineConfig(**{key: value})

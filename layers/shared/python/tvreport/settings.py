@@ -15,8 +15,9 @@ from tvreport.schema import FOLLOW_UPS, Stage
 T = TypeVar("T", bound="EnvSettings")
 
 
-class ConfigError(RuntimeError):
-    pass
+class ConfigError(ValueError):
+    """A setting is missing or out of shape: an environment variable at cold start, or a
+    CDK context value at synth (stacks/config.py raises this class too)."""
 
 
 class EnvSettings(BaseModel):
