@@ -15,7 +15,7 @@ def inspect_rotten_tomatoes(path: Path) -> dict[str, Any]:
 
 def inspect_netflix_csv(path: Path) -> dict[str, Any]:
     """A NetflixViewingHistory.csv export through the pipeline's reader."""
-    from tvreport.netflix.inspect import summarize_netflix_csv
+    from local.netflix_inspect import summarize_netflix_csv
 
     # utf-8-sig: exports saved by spreadsheet tools start with a byte-order mark.
     return summarize_netflix_csv(path.read_text(encoding="utf-8-sig"))

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from local.netflix_inspect import summarize_netflix_csv
 from tvreport.netflix.csv_reader import CsvFormatError
-from tvreport.netflix.inspect import summarize_netflix_csv
 
 
 def test_us_export_summary(us_export_text: str) -> None:

@@ -1,5 +1,8 @@
 """The summary behind `python -m local inspect netflix-csv`: what the pipeline would
-read from an export, before anything is sent anywhere."""
+read from an export, before anything is sent anywhere. It parses titles with the layer's
+`parse_title` / `series_names` but counts on its own: every episode play, where the
+pipeline's `stages.history.group_plays` keeps one per day and episode and drops a title
+whose record key comes out empty."""
 from __future__ import annotations
 
 from collections import Counter
