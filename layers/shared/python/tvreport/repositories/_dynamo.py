@@ -9,13 +9,10 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from tvreport.clock import utc_now as utc_now  # re-exported: the repositories' clock
 from tvreport.stored_values import from_dynamo as from_dynamo  # re-exported: pure, beside the view
 
 _SERIALIZER = TypeSerializer()
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:

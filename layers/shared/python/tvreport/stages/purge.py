@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tvreport import aws
+from tvreport.clock import utc_now
 from tvreport.observability import logger
-from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.protocols import SessionStore, ViewingStore
 from tvreport.schema import upload_key
 

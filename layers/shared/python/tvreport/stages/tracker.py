@@ -12,10 +12,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport import publisher
+from tvreport.clock import utc_now
 from tvreport.messages import AiStageRequest
 from tvreport.observability import logger, metrics
 from tvreport.progress import Decision, decide
-from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.protocols import SessionStore, ShowCacheStore, ViewingStore
 from tvreport.session_model import META_SK, SessionView, Stage
 from tvreport.stages import chunk_waves, picks

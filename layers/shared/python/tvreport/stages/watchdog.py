@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tvreport.clock import utc_now
 from tvreport.observability import logger, metrics
 from tvreport.progress import is_ready
-from tvreport.repositories._dynamo import utc_now
 from tvreport.session_model import ACTIVE_SHARDS, SessionView, Stage, State
 from tvreport.stages import chunk_waves, purge
 from tvreport.stages.tracker import TrackerDeps, act, finalize, send_claimed
