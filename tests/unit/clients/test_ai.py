@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tests.unit.clients.support import ScriptedTransport, metric_count
-from tvreport.clients.ai import BffPick, StarSignPick, TvPersonalityAI
-from tvreport.clients.ai_rules import (
+from tvreport.ai_rules import (
     PERSONALITIES,
     QUIP_MAX_CHARS,
     STAR_SIGNS,
@@ -19,6 +18,7 @@ from tvreport.clients.ai_rules import (
     rule_star_sign,
     rule_star_sign_pick,
 )
+from tvreport.clients.ai import BffPick, StarSignPick, TvPersonalityAI
 from tvreport.records import CastMember
 
 LUPIN_CAST = [

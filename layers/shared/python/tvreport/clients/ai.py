@@ -11,7 +11,7 @@ import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_none
 
-from tvreport.clients.ai_rules import (
+from tvreport.ai_rules import (
     PERSONALITIES,
     QUIP_MAX_CHARS,
     STAR_SIGNS,

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from tvreport.clients.ai_rules import rule_star_sign_pick
+from tvreport.ai_rules import rule_star_sign_pick
 from tvreport.stats import ViewingStatistics
 
 
