@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import httpx
@@ -29,6 +28,7 @@ import httpx
 from local.api_gateway import ApiGatewayServer
 from local.deploy import DeployedStack, deploy, synthesize
 from local.engine import EngineOptions, EventSourceEngine, RecordPredicate
+from local.lifecycle import StartStop
 from local.moto_aws import MotoAws, start_moto
 from local.runner_log import log_to_file, logger
 from local.workers import FunctionWorker, WorkerSpec
@@ -84,7 +84,7 @@ class SystemOptions:
     catalogue: Any = None  # the sandbox's shows (local.sandbox.Catalogue); None: the bundled one
 
 
-class LocalSystem:
+class LocalSystem(StartStop):
     def __init__(self, options: SystemOptions | None = None) -> None:
         self.options = options or SystemOptions()
         self.run_dir = self.options.run_dir or Path(tempfile.mkdtemp(prefix="tvreport-local-"))
@@ -215,14 +215,6 @@ class LocalSystem:
         self._http.close()
         if self._owns_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- client side -----------------------------------------------------------
 

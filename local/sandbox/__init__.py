@@ -4,12 +4,12 @@ with fault knobs, and a Gandalf Connect stand-in page. `Sandbox` starts them all
 from __future__ import annotations
 
 from datetime import date
-from types import TracebackType
 from typing import Self
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from local.lifecycle import StartStop
 from local.sandbox.catalogue import Catalogue, default_catalogue, load_catalogue
 from local.sandbox.connect import ConnectSandbox, fresh_data_key
 from local.sandbox.faults import Faults
@@ -57,7 +57,7 @@ def _compressed_public_key(public_key_pem: bytes) -> str:
     return "0x" + point.hex()
 
 
-class Sandbox:
+class Sandbox(StartStop):
     """The three sandbox services, started together.
 
     `faults_by_service` is one Faults for all, or {"gandalf"|"tmdb"|"rottentomatoes":
@@ -149,11 +149,3 @@ class Sandbox:
     def stats(self) -> dict[str, dict[str, dict[str, int]]]:
         """{service: {"requests": {endpoint: n}, "faults": {kind: n}}}."""
         return {service: server.stats() for service, server in self.servers.items()}
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -8,7 +8,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from types import TracebackType
 from typing import Self
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -16,6 +15,7 @@ from werkzeug.routing import Map
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from local.lifecycle import StartStop
 from local.sandbox.faults import FaultInjector, FaultKind, Faults
 from tvreport.observability import logger
 
@@ -30,7 +30,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
         return None
 
 
-class SandboxServer:
+class SandboxServer(StartStop):
     """Base of the sandbox services. Subclasses set `service` and `url_map` (werkzeug
     rules whose endpoint is the name of a method taking (request, **arguments))."""
 
@@ -78,14 +78,6 @@ class SandboxServer:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- counters --------------------------------------------------------------
     def stats(self) -> dict[str, dict[str, int]]:
