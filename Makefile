@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: demo test check venv synth clean
+.PHONY: demo test check venv paths synth clean
 
 venv: $(VENV)/.installed
 
@@ -13,7 +13,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(MAKE) --no-print-directory paths
 	touch $@
+
+# The layer and the project on the venv's path (as Lambda has /opt/python), so bare
+# tools (lint-imports, python -c "import tvreport") find them without PYTHONPATH.
+paths:
+	$(PY) -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'tvreport-project.pth').write_text('$(CURDIR)/layers/shared/python\n$(CURDIR)\n')"
 
 demo: venv
 	$(PY) -m local run $(ARGS)
