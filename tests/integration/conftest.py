@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from moto import mock_aws
 
+from local.sandbox import Sandbox
 from tests.support.template import create_tables
 from tvreport import aws, env_keys
 
@@ -50,3 +51,10 @@ def function_env(moto_tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
         wiring.pipeline.cache_clear()
 
     return apply
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    """The sandbox servers (Gandalf, TMDB, Rotten Tomatoes) on loopback, once per module."""
+    with Sandbox() as running:
+        yield running

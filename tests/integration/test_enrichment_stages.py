@@ -8,7 +8,6 @@ import boto3
 import httpx
 import pytest
 
-from local.sandbox import Sandbox
 from tests.integration.conftest import REGION
 from tests.support.queues import drain
 from tests.unit.clients.support import real_text
@@ -33,12 +32,6 @@ THE_OFFICE_UK = (2996, "tt0290978")
 THE_OFFICE_US = 2316
 CHALLENGE_PAGE = ("<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
                   "<body><div id=\"challenge-running\">Checking your browser</div></body></html>")
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as running:
-        yield running
 
 
 @pytest.fixture

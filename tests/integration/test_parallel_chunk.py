@@ -13,10 +13,10 @@ import boto3
 import httpx
 import pytest
 
-from local.sandbox import Sandbox
 from local.sandbox.catalogue import CATALOGUE_PATH
 from tests.integration.conftest import REGION
 from tests.support.aws_edge import Edge, all_unprocessed
+from tests.support.queues import drain
 from tvreport import env_keys
 from tvreport.clients import http as http_module
 from tvreport.clients.http import RetryPolicy, make_http_client
@@ -56,12 +56,6 @@ class EdgeTransport(httpx.BaseTransport):
         return self._real.handle_request(request)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as running:
-        yield running
-
-
 @pytest.fixture
 def stores(moto_tables):
     sqs = boto3.client("sqs", region_name=REGION)
@@ -78,16 +72,6 @@ def start(sessions, viewing, session_id: str, titles: list[str]) -> ShowChunk:
         viewing.put_record(session_id, title.lower(), title=title, kind="show", plays={"2024-01-01|1|Pilot"})
     return ShowChunk(session_id=session_id, chunk_id=0,
                      shows=[ShowRef(show_key=t.lower(), title=t) for t in titles])
-
-
-def drain(queue_url: str) -> list[dict]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
 
 
 def empty_cache(table_name: str) -> None:

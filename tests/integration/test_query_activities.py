@@ -7,7 +7,7 @@ import math
 import boto3
 import pytest
 
-from local.sandbox import Sandbox, generate_gandalf_key
+from local.sandbox import generate_gandalf_key
 from tests.integration.conftest import REGION
 from tests.support.queues import drain
 from tvreport.clients.gandalf import GandalfClient
@@ -17,12 +17,6 @@ from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import State
 from tvreport.stages import query_activities
 from tvreport.stages.query_activities import ActivitiesDeps
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as running:
-        yield running
 
 
 @pytest.fixture
