@@ -17,6 +17,7 @@ import pytest
 
 from stacks.layers import DEPENDENCIES_DIR, DEPENDENCY_LAYERS, LAYERS_BY_FUNCTION, PROJECT_ROOT
 from tests.infrastructure.template_queries import TemplateQueries
+from tests.infrastructure.test_functions import _pins
 from tests.infrastructure.test_settings_contract import FUNCTIONS, OUR_KEYS, _render
 
 # Imports the handler with `blocked` top-level packages unimportable; prints what was refused.
@@ -42,10 +43,8 @@ def _top_level_modules(layer: str) -> set[str]:
     """The import names of the packages a dependency layer pins (not their own deps:
     a layer-less function must not reach a layer's packages directly)."""
     names: set[str] = set()
-    for line in (DEPENDENCIES_DIR / layer / "requirements.txt").read_text().splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        package = line.split("==")[0].split("[")[0]
+    for pinned in _pins(DEPENDENCIES_DIR / layer / "requirements.txt"):
+        package = pinned.split("[")[0]
         top_level = distribution(package).read_text("top_level.txt")
         names |= set(top_level.split()) if top_level else {package.replace("-", "_")}
     return names
