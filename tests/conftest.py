@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fixtures import REAL_FIXTURES, missing_message
+
 # jsii prints a Node end-of-life banner on every start; this key (the Node major
 # versions to stay quiet about) silences it.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
@@ -19,7 +21,6 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TvReportTests")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-REAL_FIXTURES = (PROJECT_ROOT / ".." / "shared" / "fixtures" / "real").resolve()
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 
 
@@ -30,6 +31,14 @@ def _fresh_metrics() -> Iterator[None]:
     from tvreport.observability import metrics
 
     metrics.clear_metrics()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say at once where the real fixtures were looked for, instead of one
+    FileNotFoundError per test that reads them."""
+    problem = missing_message()
+    if problem:
+        raise pytest.UsageError(problem)
 
 
 @pytest.fixture(scope="session")

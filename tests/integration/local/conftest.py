@@ -14,7 +14,6 @@ from local.moto_aws import MotoAws, start_moto
 from tests.integration.local import small_app
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-REAL_FIXTURES = PROJECT_ROOT / "../shared/fixtures/real"
 
 
 @dataclass

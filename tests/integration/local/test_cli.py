@@ -12,8 +12,9 @@ from rich.console import Console
 
 from local.cli import EXIT_USAGE, main
 from local.progress_view import print_summary, stage_detail
+from tests.support.fixtures import REAL_FIXTURES
 
-from .conftest import PROJECT_ROOT, REAL_FIXTURES
+from .conftest import PROJECT_ROOT
 
 
 def test_inspect_netflix_csv_as_a_module_from_another_directory(tmp_path: Path) -> None:

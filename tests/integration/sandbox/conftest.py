@@ -6,7 +6,6 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,7 +14,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from local.sandbox import Catalogue, default_catalogue
 from local.sandbox.viewers import build_viewers
 
-REAL_FIXTURES = Path(__file__).resolve().parents[3] / "../shared/fixtures/real"
 TODAY = date(2025, 6, 1)
 TMDB_KEY = "test-tmdb-key"
 

@@ -6,8 +6,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from local.sandbox import Faults, Sandbox, viewer_from_netflix_csv
+from tests.support.fixtures import REAL_FIXTURES
 
-from .conftest import REAL_FIXTURES, TMDB_KEY, TODAY, get_activity_body, sign
+from .conftest import TMDB_KEY, TODAY, get_activity_body, sign
 
 
 def test_sandbox_serves_all_three_services_with_a_generated_key(viewers):

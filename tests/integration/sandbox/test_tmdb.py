@@ -8,8 +8,9 @@ import pytest
 
 from local.sandbox.catalogue import Catalogue
 from local.sandbox.tmdb import TmdbSandbox
+from tests.support.fixtures import REAL_FIXTURES
 
-from .conftest import REAL_FIXTURES, TMDB_KEY
+from .conftest import TMDB_KEY
 
 SEARCH_KEYS = set(
     httpx.Response(200, content=(REAL_FIXTURES / "tmdb/c-eg_search_tv_breaking-bad.json").read_bytes())

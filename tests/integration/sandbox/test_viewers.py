@@ -5,9 +5,10 @@ from datetime import date, datetime, timedelta
 
 from local.sandbox.catalogue import Catalogue
 from local.sandbox.viewers import build_viewer, viewer_from_netflix_csv
+from tests.support.fixtures import REAL_FIXTURES
 from tvreport.netflix.titles import parse_title, series_names
 
-from .conftest import REAL_FIXTURES, TODAY
+from .conftest import TODAY
 
 
 def _dates(viewer: list[dict]) -> list[date]:

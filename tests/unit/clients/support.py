@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.support.fixtures import REAL_FIXTURES
 from tvreport.observability import metrics
-
-REAL_FIXTURES = (Path(__file__).resolve().parents[3] / "../shared/fixtures/real").resolve()
 
 Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 

@@ -1,12 +1,12 @@
 """Shared paths and loaders for the Netflix parsing tests."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.support.fixtures import REAL_FIXTURES
+
 # The project root is tests/unit/netflix/../../..; real exports live beside it in shared/.
-REAL_NETFLIX = Path(__file__).resolve().parents[3] / "../shared/fixtures/real/netflix"
+REAL_NETFLIX = REAL_FIXTURES / "netflix"
 US_EXPORT = REAL_NETFLIX / "simranvatsa_NetflixViewingHistory.csv"
 FI_EXPORT = REAL_NETFLIX / "JustAuramo_NetflixViewingHistory_fi.csv"
 
