@@ -8,7 +8,8 @@ With the virtualenv active (cdk.json runs `python3 app.py`):
     npx aws-cdk@2.1148.1 bootstrap                      # once per account/region
     npx aws-cdk@2.1148.1 deploy                         # then set the secrets (see outputs)
 
-Options come from CDK context (cdk.json or `-c key=value`), see stacks/config.py;
+Options come from CDK context (`-c key=value`, or cdk.json's context), each with
+its default in stacks/config.py;
 `-c create_secrets=false` references existing secrets (the local runner's variant).
 """
 
@@ -29,12 +30,11 @@ sys.path.insert(0, str(PROJECT_ROOT / "layers" / "shared" / "python"))
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from stacks.config import PipelineConfig  # noqa: E402
+from stacks.config import SKIP_BUNDLING, PipelineConfig  # noqa: E402
 from stacks.pipeline_stack import PipelineStack  # noqa: E402
 
 STACK_NAME = "TvReportPipeline"
 BUNDLING_STACKS = "aws:cdk:bundling-stacks"  # cx_api.BUNDLING_STACKS
-SKIP_BUNDLING = "skip_bundling"
 
 
 def deployment_environment() -> cdk.Environment | None:

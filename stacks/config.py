@@ -1,37 +1,154 @@
 """Deploy-time options, read once from CDK context into one validated object.
 
-Every value can be overridden with `cdk synth -c key=value` (values given on the
-command line arrive as strings, so integers are parsed here) or in cdk.json.
-A bad value stops synthesis with a message naming the key and the allowed range.
+Each option's default is written here only (cdk.json holds CDK's feature flags, no
+option). Every value can be overridden with `cdk synth -c key=value` (values given on
+the command line arrive as strings, so integers and booleans are parsed here) or in
+cdk.json's context. A bad value, an unknown option or an unknown stage stops synthesis
+with ConfigError naming the option. The checks are pydantic's: a range is a Field's
+ge/le, a rule between options the model validator at the end.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlparse
 
 from aws_cdk import aws_logs as logs
 from constructs import Node
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from tvreport.schema import STAGES, Stage
 from tvreport.settings import ConfigError  # the one ConfigError: synth and cold start alike
 
+# app.py's switch (`-c skip_bundling=true`): context the app reads, not a stack option.
+SKIP_BUNDLING = "skip_bundling"
+# Context keys that can be options: CDK's own keys (feature flags `@aws-cdk/...:...`,
+# `aws:cdk:...`, lookups `availability-zones:...`, `acknowledged-issue-numbers`) all
+# have a colon or a dash, so a snake_case key that is no option is a typo.
+_OPTION_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
-@dataclass(frozen=True)
-class FunctionSpec:
-    """Size of one Lambda function (see docs/architecture.md, function table)."""
 
-    timeout_seconds: int
-    memory_mb: int
+# -- value types: what cdk.json (JSON types) and `-c key=value` (strings) may give --
+
+def _int_text(raw: Any) -> Any:
+    if isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+        return int(raw)
+    return raw  # StrictInt refuses the rest, booleans and floats included
+
+
+def _bool_text(raw: Any) -> Any:
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    return raw
+
+
+def _http_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _empty_or(check: Callable[[str], str]) -> Callable[[str], str]:
+    return lambda value: check(value) if value else value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _retention_name(value: str) -> str:
+    if value not in logs.RetentionDays.__members__:
+        raise ValueError(f"must be one of {sorted(logs.RetentionDays.__members__)}")
+    return value
+
+
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError("must be an email address or empty")
+    return value
+
+
+def _rate_limits(value: str) -> str:
+    try:
+        limits = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"must be JSON: {error}") from None
+    if not isinstance(limits, dict) or not all(
+        v is None or isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limits.values()
+    ):
+        raise ValueError('must map services to positive integers or null, e.g. {"tmdb": 40}')
+    return value
+
+
+def _listed(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _origins(value: str) -> str:
+    for origin in _listed(value):
+        parsed = urlparse(origin)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path or origin.endswith("/"):
+            raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+    return value
+
+
+def _client_names(value: str) -> str:
+    for client in _listed(value):
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", client):
+            raise ValueError(f"{client!r} is not a client name (1-64 of A-Z a-z 0-9 _ -)")
+    return value
+
+
+Count = Annotated[StrictInt, BeforeValidator(_int_text)]
+Flag = Annotated[StrictBool, BeforeValidator(_bool_text)]
+Url = Annotated[StrictStr, AfterValidator(_http_url)]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+# -- function and stage sizes ----------------------------------------------------
+
+class FunctionSpec(BaseModel):
+    """Size of one Lambda function (see docs/architecture.md, function table); the
+    bounds are what Lambda accepts, so a bad value fails at synth, not at deploy."""
+
+    model_config = _FROZEN
+    timeout_seconds: Count = Field(ge=1, le=900)
+    memory_mb: Count = Field(ge=128, le=10240)
+
+
+class StageSize(FunctionSpec):
+    """A queue-fed stage's function and its queue (the `stages` context per folder).
+    SQS's bounds: 1-10 per batch, a maximum concurrency of at least 2. The queue's
+    visibility (6 x the timeout, at most 5,400 s) fits SQS's 12 h limit."""
+
+    batch_size: Count = Field(ge=1, le=10)
+    max_receive_count: Count = Field(ge=1, le=1000)
+    max_concurrency: Count = Field(ge=2, le=1000)
 
 
 @dataclass(frozen=True)
 class QueueStageSpec:
-    """One queue-fed stage: its function (lambdas/<directory>) and its queue."""
+    """One queue-fed stage as the stack builds it: its function (lambdas/<directory>) and queue."""
 
     directory: str  # lambdas/<directory>, also the construct id stem (tvreport.schema: folder)
     stage_name: str  # the stored stage name dead_letters records a failure under (a Stage value)
@@ -49,199 +166,195 @@ class QueueStageSpec:
 # 1024 MB because parsing and writing a long history is CPU-bound (Lambda CPU scales
 # with memory). The AI stages make one or two OpenAI calls (120 s). The tracker and
 # dead_letters only do conditional DynamoDB writes (60 s / 256 MB).
-_STAGE_SIZES: dict[Stage, dict[str, int]] = {
+_STAGE_SIZES: dict[Stage, StageSize] = {
     # Gandalf is one upstream per session: few concurrent sessions at once.
-    Stage.QUERY_ACTIVITIES: dict(
+    Stage.QUERY_ACTIVITIES: StageSize(
         timeout_seconds=300, memory_mb=1024, batch_size=1, max_receive_count=3, max_concurrency=5,
     ),
     # TMDB allows about 50 requests/s per key: 10 chunks in flight stay below it.
-    Stage.QUERY_SHOW_DATA: dict(
+    Stage.QUERY_SHOW_DATA: StageSize(
         timeout_seconds=300, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=10,
     ),
     # Rotten Tomatoes is crawled politely (few crawlers); its pages are flaky,
     # so one more receive before the DLQ.
-    Stage.CRAWL_ROTTEN_TOMATOES: dict(
+    Stage.CRAWL_ROTTEN_TOMATOES: StageSize(
         timeout_seconds=300, memory_mb=512, batch_size=1, max_receive_count=4, max_concurrency=5,
     ),
 }
 # Every follow-up stage (the AI stages, and any added to tvreport.schema) unless named above.
-_FOLLOW_UP_SIZE = dict(timeout_seconds=120, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=5)
-# One queue-fed stage per registry entry, in pipeline order.
-DEFAULT_QUEUE_STAGES: tuple[QueueStageSpec, ...] = tuple(
-    QueueStageSpec(spec.folder, spec.stage.value, **_STAGE_SIZES.get(spec.stage, _FOLLOW_UP_SIZE))
-    for spec in STAGES.values()
-)
+_FOLLOW_UP_SIZE = StageSize(timeout_seconds=120, memory_mb=512, batch_size=1, max_receive_count=3, max_concurrency=5)
+# The `stages` defaults: one per registry entry, by folder, in pipeline order.
+DEFAULT_STAGE_SIZES: Mapping[str, StageSize] = {
+    spec.folder: _STAGE_SIZES.get(spec.stage, _FOLLOW_UP_SIZE) for spec in STAGES.values()
+}
 
-DEFAULT_FUNCTIONS: dict[str, FunctionSpec] = {
-    "api": FunctionSpec(10, 512),  # API Gateway's own limit is 29 s; stay well below
-    "progress_tracker": FunctionSpec(60, 256),
-    "dead_letters": FunctionSpec(60, 256),
-    "watchdog": FunctionSpec(120, 256),
+DEFAULT_FUNCTIONS: Mapping[str, FunctionSpec] = {
+    "api": FunctionSpec(timeout_seconds=10, memory_mb=512),  # API Gateway's own limit is 29 s; stay well below
+    "progress_tracker": FunctionSpec(timeout_seconds=60, memory_mb=256),
+    "dead_letters": FunctionSpec(timeout_seconds=60, memory_mb=256),
+    "watchdog": FunctionSpec(timeout_seconds=120, memory_mb=256),
 }
 
 # Lambda's advice: a visibility timeout of at least 6x the function timeout, so a
 # message is not redelivered while retries of a throttled invocation are pending.
 VISIBILITY_TIMEOUT_FACTOR = 6
 
-# Bounds Lambda and SQS accept, so a bad value fails at synth, not at deploy.
-_TIMEOUT_RANGE = (1, 900)
-_MEMORY_RANGE = (128, 10240)
-_SQS_BATCH_RANGE = (1, 10)
-_MAX_RECEIVE_RANGE = (1, 1000)
-_SQS_MAX_CONCURRENCY_RANGE = (2, 1000)
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_Spec = TypeVar("_Spec", bound=FunctionSpec)
 
 
-@dataclass(frozen=True)
-class PipelineConfig:
-    """Every deploy-time option of the pipeline stack."""
+def _overrides_of(defaults: Mapping[str, _Spec], what: str) -> BeforeValidator:
+    """`{"<name>": {"max_concurrency": 20}}` (or that as JSON text, from `-c`): each
+    named entry's changes over its own default; entries not named keep theirs."""
 
-    threshold_percent: int = 97
-    chunk_size: int = 50
+    def merge(raw: Any) -> Any:
+        raw = _json_object(raw)
+        if not isinstance(raw, Mapping):
+            return raw  # pydantic names the type it wanted
+        unknown = set(raw) - set(defaults)
+        if unknown:
+            raise ValueError(f"unknown {what}(s) {sorted(unknown)}; known: {sorted(defaults)}")
+        merged: dict[str, Any] = {}
+        for name, default in defaults.items():
+            change = _json_object(raw.get(name))
+            if isinstance(change, Mapping):
+                change = {**default.model_dump(), **change}
+            merged[name] = default if change is None else change
+        return merged
+
+    return BeforeValidator(merge)
+
+
+def _json_object(raw: Any) -> Any:
+    if isinstance(raw, str):  # `-c stages='{"<folder>": {...}}'`
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"must be a JSON object: {error}") from None
+    return raw
+
+
+# -- the options -------------------------------------------------------------------
+
+class PipelineConfig(BaseModel):
+    """Every deploy-time option of the pipeline stack, with its default and its bounds."""
+
+    model_config = _FROZEN
+
+    threshold_percent: Count = Field(97, ge=1, le=100)
+    chunk_size: Count = Field(50, ge=1, le=500)
     # A session's chunks go out in waves of this many, at most two waves ahead of
     # what crawlRottenTomatoes has executed (20 chunks = 1,000 shows in flight per
     # session by default), so one long history cannot queue ahead of every other.
-    chunk_wave_size: int = 10
+    chunk_wave_size: Count = Field(10, ge=1, le=1000)
     # Distinct shows one session may have: an export past it is refused (422), a
     # Gandalf history past it ends FAILED with TOO_MANY_SHOWS.
-    max_shows_per_session: int = 10_000
-    session_ttl_days: int = 30
+    max_shows_per_session: Count = Field(10_000, ge=1, le=1_000_000)
+    session_ttl_days: Count = Field(30, ge=1, le=365)
     # Longer than the stage queues' visibility timeout (6 x the longest stage
     # timeout: 6 x 300 s), so a chunk that failed once is retried before the
-    # watchdog may end its session.
-    stall_timeout_seconds: int = 3600
+    # watchdog may end its session (checked below).
+    stall_timeout_seconds: Count = Field(3600, ge=60, le=86400)
     # DELETE's second pass (the watchdog) purges stragglers this long after the
     # tombstone. On AWS keep it above the longest stage timeout (300 s), so every
     # invocation that read the session before its tombstone has ended; the local
     # runner, whose stages finish in seconds, sets it short.
-    purge_delay_seconds: int = 360
+    purge_delay_seconds: Count = Field(360, ge=30, le=86400)
     # A follow-up send (tvBFF, starSignPicker) that failed is re-sent by the watchdog
     # after this, then after twice as long each time, at most every 30 minutes. The
     # local runner, whose watchdog sweeps every few seconds, sets it short.
-    resend_after_seconds: int = 120
-    watchdog_rate_minutes: int = 5
-    show_cache_max_age_days: int = 30
-    gandalf_url: str = "https://sauron.gandalf.network/public/gql"
+    resend_after_seconds: Count = Field(120, ge=1, le=1800)
+    watchdog_rate_minutes: Count = Field(5, ge=1, le=1440)
+    show_cache_max_age_days: Count = Field(30, ge=1, le=3650)
+    gandalf_url: Url = "https://sauron.gandalf.network/public/gql"
     # Gandalf Connect, where a person links Netflix (the Connect SDKs' web/Android base URL)
-    gandalf_connect_url: str = "https://auth.gandalf.network"
-    tmdb_url: str = "https://api.themoviedb.org"
-    rotten_tomatoes_url: str = "https://www.rottentomatoes.com"
-    openai_model: str = "gpt-4o-mini"
-    openai_base_url: str = ""  # empty: the OpenAI SDK's default endpoint
+    gandalf_connect_url: Url = "https://auth.gandalf.network"
+    tmdb_url: Url = "https://api.themoviedb.org"
+    rotten_tomatoes_url: Url = "https://www.rottentomatoes.com"
+    openai_model: Annotated[StrictStr, AfterValidator(_not_blank)] = "gpt-4o-mini"
+    # empty: the OpenAI SDK's default endpoint
+    openai_base_url: Annotated[StrictStr, AfterValidator(_empty_or(_http_url))] = ""
     # JSON {"tmdb": 40, "rottentomatoes": 5}: requests/s for the whole deployment, replacing
     # tvreport.upstream_budgets' defaults per service; each calling function gets the budget
     # over its callers' max_concurrency. A sandbox may be crawled faster.
-    upstream_rate_limits: str = ""
-    api_rate_limit: int = 20  # steady requests per second, whole API
-    api_burst_limit: int = 40
+    upstream_rate_limits: Annotated[StrictStr, AfterValidator(_empty_or(_rate_limits))] = ""
+    api_rate_limit: Count = Field(20, ge=1, le=10000)  # steady requests per second, whole API
+    api_burst_limit: Count = Field(40, ge=1, le=5000)  # at least the rate (checked below)
     # Comma-separated origins a browser on another site may call the API from, e.g.
     # "https://app.example.com"; empty: no CORS (the web page is served same-origin).
-    api_allowed_origins: str = ""
+    api_allowed_origins: Annotated[StrictStr, AfterValidator(_origins)] = ""
     # Comma-separated client names: each gets an API key (header X-Api-Key) in one usage
     # plan with the per-client rate, burst and daily quota below; empty: no keys.
-    api_keys: str = ""
-    api_key_rate_limit: int = 5
-    api_key_burst_limit: int = 10
-    api_key_quota_per_day: int = 10000
-    log_retention: str = "ONE_MONTH"  # an aws_logs.RetentionDays name
-    stream_batch_size: int = 100
-    stream_retry_attempts: int = 4
-    stream_max_record_age_hours: int = 24
-    dead_letters_batch_size: int = 10
+    api_keys: Annotated[StrictStr, AfterValidator(_client_names)] = ""
+    api_key_rate_limit: Count = Field(5, ge=1, le=10000)
+    api_key_burst_limit: Count = Field(10, ge=1, le=5000)  # at least the key's rate (checked below)
+    api_key_quota_per_day: Count = Field(10000, ge=1, le=100_000_000)
+    log_retention: Annotated[StrictStr, AfterValidator(_retention_name)] = "ONE_MONTH"  # a RetentionDays name
+    stream_batch_size: Count = Field(100, ge=1, le=1000)
+    stream_retry_attempts: Count = Field(4, ge=0, le=10000)
+    stream_max_record_age_hours: Count = Field(24, ge=1, le=168)
+    dead_letters_batch_size: Count = Field(10, ge=1, le=10)  # an SQS batch
     # Alarms (stacks/constructs/monitoring.py) go to one SNS topic; with an address
     # here it gets an email subscription (to be confirmed from the mail). Off: "".
-    alarm_email: str = ""
+    alarm_email: Annotated[StrictStr, AfterValidator(_empty_or(_email))] = ""
     # A stage message older than this is stuck (default: half the stall timeout,
-    # so the alarm fires before the watchdog fails the sessions behind it).
-    queue_age_alarm_seconds: int = 1800
-    stream_iterator_age_alarm_seconds: int = 300  # the tracker falls behind its stream
-    failed_sessions_alarm_per_hour: int = 5  # more sessions FAILED in one hour alarms
+    # so the alarm fires before the watchdog fails the sessions behind it); at most
+    # the stage queues' retention (SQS default, 4 days).
+    queue_age_alarm_seconds: Count = Field(1800, ge=60, le=345600)
+    stream_iterator_age_alarm_seconds: Count = Field(300, ge=60, le=86400)  # the tracker falls behind its stream
+    failed_sessions_alarm_per_hour: Count = Field(5, ge=1, le=100000)  # more sessions FAILED in one hour alarms
     # False: reference existing secrets `<stack>/<credential>` instead of creating
     # them (moto's CloudFormation, used by the local runner, cannot create secrets).
-    create_secrets: bool = True
-    queue_stages: tuple[QueueStageSpec, ...] = DEFAULT_QUEUE_STAGES
-    functions: Mapping[str, FunctionSpec] = field(default_factory=lambda: dict(DEFAULT_FUNCTIONS))
+    create_secrets: Flag = True
+    # Per stage folder / function: sizes over the defaults above (`-c stages='{"tv_bff": {...}}'`).
+    stages: Annotated[dict[str, StageSize], _overrides_of(DEFAULT_STAGE_SIZES, "stage")] = Field(
+        default_factory=lambda: dict(DEFAULT_STAGE_SIZES))
+    functions: Annotated[dict[str, FunctionSpec], _overrides_of(DEFAULT_FUNCTIONS, "function")] = Field(
+        default_factory=lambda: dict(DEFAULT_FUNCTIONS))
 
-    def __post_init__(self) -> None:
-        self._validate()
+    def __init__(self, **options: Any) -> None:
+        try:
+            super().__init__(**options)
+        except ValidationError as error:
+            raise ConfigError(_explain(error)) from None
 
     @classmethod
     def from_context(cls, node: Node) -> PipelineConfig:
-        """Build from the app's CDK context; keys absent from it keep their default."""
-        values: dict[str, Any] = {}
-        for option in fields(cls):
-            if option.name in ("queue_stages", "functions"):
-                continue
-            raw = node.try_get_context(option.name)
-            if raw is not None:
-                values[option.name] = _coerce(option.name, raw, type(getattr(_DEFAULTS, option.name)))
-        values["queue_stages"] = _stage_overrides(node.try_get_context("stages"))
-        values["functions"] = _function_overrides(node.try_get_context("functions"))
-        return cls(**values)  # __post_init__ validates the ranges
+        """Build from the app's CDK context; options absent from it keep their default."""
+        options = {key: value for key, value in node.get_all_context().items()
+                   if _OPTION_KEY.fullmatch(key) and key != SKIP_BUNDLING and value is not None}
+        return cls(**options)
 
-    def _validate(self) -> None:
-        _check_range("threshold_percent", self.threshold_percent, 1, 100)
-        _check_range("chunk_size", self.chunk_size, 1, 500)
-        _check_range("chunk_wave_size", self.chunk_wave_size, 1, 1000)
-        _check_range("max_shows_per_session", self.max_shows_per_session, 1, 1_000_000)
-        _check_range("session_ttl_days", self.session_ttl_days, 1, 365)
-        _check_range("stall_timeout_seconds", self.stall_timeout_seconds, 60, 86400)
-        _check_range("purge_delay_seconds", self.purge_delay_seconds, 30, 86400)
-        _check_range("resend_after_seconds", self.resend_after_seconds, 1, 1800)
-        _check_rate_limits(self.upstream_rate_limits)
-        _check_api_edge(self)
-        _check_range("watchdog_rate_minutes", self.watchdog_rate_minutes, 1, 1440)
-        _check_range("show_cache_max_age_days", self.show_cache_max_age_days, 1, 3650)
-        _check_range("api_rate_limit", self.api_rate_limit, 1, 10000)
-        _check_range("api_burst_limit", self.api_burst_limit, 1, 5000)
+    @model_validator(mode="after")
+    def _options_agree(self) -> PipelineConfig:
         if self.api_burst_limit < self.api_rate_limit:
-            raise ConfigError(
-                f"api_burst_limit ({self.api_burst_limit}) must be >= api_rate_limit ({self.api_rate_limit})"
-            )
-        if self.log_retention not in logs.RetentionDays.__members__:
-            raise ConfigError(
-                f"log_retention must be one of {sorted(logs.RetentionDays.__members__)}, got {self.log_retention!r}"
-            )
-        _check_range("stream_batch_size", self.stream_batch_size, 1, 1000)
-        _check_range("stream_retry_attempts", self.stream_retry_attempts, 0, 10000)
-        _check_range("stream_max_record_age_hours", self.stream_max_record_age_hours, 1, 168)
-        _check_range("dead_letters_batch_size", self.dead_letters_batch_size, *_SQS_BATCH_RANGE)
-        if self.alarm_email and not _EMAIL.fullmatch(self.alarm_email):
-            raise ConfigError(f"alarm_email must be an email address or empty, got {self.alarm_email!r}")
-        # Up to the stage queues' retention (SQS default, 4 days).
-        _check_range("queue_age_alarm_seconds", self.queue_age_alarm_seconds, 60, 345600)
-        _check_range("stream_iterator_age_alarm_seconds", self.stream_iterator_age_alarm_seconds, 60, 86400)
-        _check_range("failed_sessions_alarm_per_hour", self.failed_sessions_alarm_per_hour, 1, 100000)
-        for key in ("gandalf_url", "gandalf_connect_url", "tmdb_url", "rotten_tomatoes_url"):
-            _check_url(key, getattr(self, key))
-        if self.openai_base_url:
-            _check_url("openai_base_url", self.openai_base_url)
-        if not self.openai_model.strip():
-            raise ConfigError("openai_model must not be empty")
-        for stage in self.queue_stages:
-            _check_stage(stage)
-        visibility = VISIBILITY_TIMEOUT_FACTOR * max(stage.timeout_seconds for stage in self.queue_stages)
+            raise ValueError(f"api_burst_limit ({self.api_burst_limit}) must be >= api_rate_limit "
+                             f"({self.api_rate_limit})")
+        if self.api_key_burst_limit < self.api_key_rate_limit:
+            raise ValueError(f"api_key_burst_limit ({self.api_key_burst_limit}) must be >= api_key_rate_limit "
+                             f"({self.api_key_rate_limit})")
+        visibility = VISIBILITY_TIMEOUT_FACTOR * max(size.timeout_seconds for size in self.stages.values())
         if self.stall_timeout_seconds <= visibility:
             # Otherwise the watchdog could end a session whose failed chunk is still
             # invisible on its queue, waiting to be retried.
-            raise ConfigError(
+            raise ValueError(
                 f"stall_timeout_seconds ({self.stall_timeout_seconds}) must be longer than the stage queues' "
                 f"visibility timeout ({VISIBILITY_TIMEOUT_FACTOR} x the longest stage timeout = {visibility} s)"
             )
-        missing = set(DEFAULT_FUNCTIONS) - set(self.functions)
-        if missing:
-            raise ConfigError(f"functions: no size for {sorted(missing)}")
-        for name, spec in self.functions.items():
-            _check_range(f"functions.{name}.timeout_seconds", spec.timeout_seconds, *_TIMEOUT_RANGE)
-            _check_range(f"functions.{name}.memory_mb", spec.memory_mb, *_MEMORY_RANGE)
+        return self
 
     @property
     def allowed_origins(self) -> list[str]:
-        return [origin.strip() for origin in self.api_allowed_origins.split(",") if origin.strip()]
+        return _listed(self.api_allowed_origins)
 
     @property
     def api_clients(self) -> list[str]:
-        return [client.strip() for client in self.api_keys.split(",") if client.strip()]
+        return _listed(self.api_keys)
+
+    @property
+    def queue_stages(self) -> tuple[QueueStageSpec, ...]:
+        """One queue-fed stage per registry entry, in pipeline order."""
+        return tuple(QueueStageSpec(spec.folder, spec.stage.value, **self.stages[spec.folder].model_dump())
+                     for spec in STAGES.values())
 
     def stage(self, directory: str) -> QueueStageSpec:
         for spec in self.queue_stages:
@@ -250,125 +363,26 @@ class PipelineConfig:
         raise KeyError(directory)
 
 
-def _check_stage(stage: QueueStageSpec) -> None:
-    prefix = f"stages.{stage.directory}"
-    _check_range(f"{prefix}.timeout_seconds", stage.timeout_seconds, *_TIMEOUT_RANGE)
-    _check_range(f"{prefix}.memory_mb", stage.memory_mb, *_MEMORY_RANGE)
-    _check_range(f"{prefix}.batch_size", stage.batch_size, *_SQS_BATCH_RANGE)
-    _check_range(f"{prefix}.max_receive_count", stage.max_receive_count, *_MAX_RECEIVE_RANGE)
-    _check_range(f"{prefix}.max_concurrency", stage.max_concurrency, *_SQS_MAX_CONCURRENCY_RANGE)
-    # SQS caps the visibility timeout at 12 h, and the queue needs 6x the timeout.
-    if stage.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR > 43200:
-        raise ConfigError(f"{prefix}.timeout_seconds: 6 x timeout must fit SQS's 12 h visibility limit")
+_NESTED: Mapping[str, type[BaseModel]] = {"stages": StageSize, "functions": FunctionSpec}
 
 
-def _check_rate_limits(raw: str) -> None:
-    if not raw:
-        return
-    try:
-        limits = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"upstream_rate_limits must be JSON: {error}") from error
-    if not isinstance(limits, dict) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 or v is None for v in limits.values()
-    ):
-        raise ConfigError('upstream_rate_limits must map services to positive integers or null, e.g. {"tmdb": 40}')
-
-
-def _check_api_edge(config: PipelineConfig) -> None:
-    for origin in config.allowed_origins:
-        parsed = urlparse(origin)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path or origin.endswith("/"):
-            raise ConfigError(f"api_allowed_origins: {origin!r} is not an origin like https://app.example.com")
-    for client in config.api_clients:
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", client):
-            raise ConfigError(f"api_keys: {client!r} is not a client name (1-64 of A-Z a-z 0-9 _ -)")
-    _check_range("api_key_rate_limit", config.api_key_rate_limit, 1, 10000)
-    _check_range("api_key_burst_limit", config.api_key_burst_limit, config.api_key_rate_limit, 5000)
-    _check_range("api_key_quota_per_day", config.api_key_quota_per_day, 1, 100_000_000)
-
-
-def _check_range(key: str, value: int, low: int, high: int) -> None:
-    if not low <= value <= high:
-        raise ConfigError(f"{key} must be between {low} and {high}, got {value!r}")
-
-
-def _check_url(key: str, value: str) -> None:
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"{key} must be an http(s) URL, got {value!r}")
-
-
-def _coerce(key: str, raw: Any, wanted: type) -> Any:
-    """Context from `-c key=value` is a string; cdk.json gives JSON types."""
-    if wanted is int:
-        if isinstance(raw, bool):
-            raise ConfigError(f"{key} must be an integer, got {raw!r}")
-        if isinstance(raw, int):
-            return raw
-        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-            return int(raw.strip())
-        raise ConfigError(f"{key} must be an integer, got {raw!r}")
-    if wanted is bool:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
-            return raw.strip().lower() == "true"
-        raise ConfigError(f"{key} must be true or false, got {raw!r}")
-    if wanted is str:
-        if not isinstance(raw, str):
-            raise ConfigError(f"{key} must be a string, got {raw!r}")
-        return raw
-    raise ConfigError(f"{key}: unsupported option type {wanted.__name__}")
-
-
-def _as_mapping(key: str, raw: Any) -> Mapping[str, Any]:
-    if raw is None:
-        return {}
-    if isinstance(raw, str):  # `-c stages='{"<folder>": {...}}'`
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{key} must be a JSON object: {error}") from error
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{key} must be an object, got {raw!r}")
-    return raw
-
-
-def _stage_overrides(raw: Any) -> tuple[QueueStageSpec, ...]:
-    """`stages` context: {"<directory>": {"max_concurrency": 20, ...}}."""
-    overrides = _as_mapping("stages", raw)
-    known = {stage.directory: stage for stage in DEFAULT_QUEUE_STAGES}
-    unknown = set(overrides) - set(known)
-    if unknown:
-        raise ConfigError(f"stages: unknown stage(s) {sorted(unknown)}; known: {sorted(known)}")
-    tunable = {"timeout_seconds", "memory_mb", "batch_size", "max_receive_count", "max_concurrency"}
-    stages = []
-    for directory, stage in known.items():
-        changes = _as_mapping(f"stages.{directory}", overrides.get(directory))
-        bad = set(changes) - tunable
-        if bad:
-            raise ConfigError(f"stages.{directory}: unknown option(s) {sorted(bad)}; known: {sorted(tunable)}")
-        parsed = {name: _coerce(f"stages.{directory}.{name}", value, int) for name, value in changes.items()}
-        stages.append(replace(stage, **parsed))
-    return tuple(stages)
-
-
-def _function_overrides(raw: Any) -> dict[str, FunctionSpec]:
-    """`functions` context: {"api": {"timeout_seconds": 15, "memory_mb": 1024}}."""
-    overrides = _as_mapping("functions", raw)
-    unknown = set(overrides) - set(DEFAULT_FUNCTIONS)
-    if unknown:
-        raise ConfigError(f"functions: unknown function(s) {sorted(unknown)}; known: {sorted(DEFAULT_FUNCTIONS)}")
-    result = {}
-    for name, spec in DEFAULT_FUNCTIONS.items():
-        changes = _as_mapping(f"functions.{name}", overrides.get(name))
-        bad = set(changes) - {"timeout_seconds", "memory_mb"}
-        if bad:
-            raise ConfigError(f"functions.{name}: unknown option(s) {sorted(bad)}")
-        parsed = {key: _coerce(f"functions.{name}.{key}", value, int) for key, value in changes.items()}
-        result[name] = replace(spec, **parsed)
-    return result
-
-
-_DEFAULTS = PipelineConfig()
+def _explain(error: ValidationError) -> str:
+    """One line per problem, each starting with the option's dotted name."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        loc = [str(part) for part in problem["loc"]]
+        where = ".".join(loc)
+        if problem["type"] == "extra_forbidden":
+            model = _NESTED[loc[0]] if len(loc) == 3 else PipelineConfig
+            close = difflib.get_close_matches(loc[-1], model.model_fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {sorted(model.model_fields)}"
+            lines.append(f"{where}: unknown option{hint}")
+            continue
+        message = str(problem["ctx"]["error"]) if problem["type"] == "value_error" else problem["msg"]
+        if not loc:  # a rule between options: the message names them
+            lines.append(message)
+        elif isinstance(problem["input"], Mapping):
+            lines.append(f"{where}: {message}")
+        else:
+            lines.append(f"{where}: {message}, got {problem['input']!r}")
+    return "\n".join(lines)

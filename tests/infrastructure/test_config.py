@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 
 from app import build_app, make_app, project_context
-from stacks.config import DEFAULT_QUEUE_STAGES, PipelineConfig
+from stacks.config import PipelineConfig
 from tvreport.schema import STAGES
 from tvreport.settings import ConfigError
 
@@ -93,7 +94,7 @@ def test_stage_specs_can_be_tuned_per_stage() -> None:
     config = config_from({"stages": {"query_show_data": {"max_concurrency": "20", "max_receive_count": 5}}})
     tuned = config.stage("query_show_data")
     assert (tuned.max_concurrency, tuned.max_receive_count) == (20, 5)
-    assert config.stage("tv_bff") == next(s for s in DEFAULT_QUEUE_STAGES if s.directory == "tv_bff")
+    assert config.stage("tv_bff") == PipelineConfig().stage("tv_bff")
 
 
 def test_stage_specs_accept_json_from_the_command_line() -> None:
@@ -127,7 +128,7 @@ def test_function_sizes_can_be_tuned_and_are_validated() -> None:
 
 
 def test_the_app_refuses_to_synthesize_with_a_bad_threshold() -> None:
-    with pytest.raises(ConfigError, match="threshold_percent must be between 1 and 100"):
+    with pytest.raises(ConfigError, match="threshold_percent: Input should be less than or equal to 100, got 101"):
         build_app(project_context(threshold_percent=101, **{"aws:cdk:bundling-stacks": []}))
 
 
@@ -146,3 +147,69 @@ def test_bad_rate_limit_overrides_are_rejected(raw):
 
 def test_rate_limit_overrides_are_accepted():
     assert PipelineConfig(upstream_rate_limits='{"rottentomatoes": 50, "tmdb": null}').upstream_rate_limits
+
+
+# -- each class of bad input: ConfigError, naming the option --------------------
+
+@pytest.mark.parametrize(("context", "message"), [
+    ({"chunk_size": "fifty"}, "chunk_size: Input should be a valid integer, got 'fifty'"),
+    ({"chunk_size": 2.5}, "chunk_size: Input should be a valid integer, got 2.5"),
+    ({"create_secrets": 1}, "create_secrets: Input should be a valid boolean, got 1"),
+    ({"tmdb_url": 443}, "tmdb_url: Input should be a valid string, got 443"),
+    ({"stages": {"tv_bff": {"batch_size": "one"}}}, "stages.tv_bff.batch_size: Input should be a valid integer"),
+    ({"stages": {"tv_bff": 5}}, "stages.tv_bff: Input should be a valid dictionary"),
+    ({"functions": ["api"]}, "functions: Input should be a valid dictionary"),
+])
+def test_a_value_of_the_wrong_type_is_refused(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(context)
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize(("context", "message"), [
+    ({"session_ttl_days": 366}, "session_ttl_days: Input should be less than or equal to 365, got 366"),
+    ({"stream_retry_attempts": "-1"}, "stream_retry_attempts: Input should be greater than or equal to 0, got -1"),
+    ({"stages": {"query_show_data": {"memory_mb": 10241}}},
+     "stages.query_show_data.memory_mb: Input should be less than or equal to 10240, got 10241"),
+    ({"functions": {"watchdog": {"memory_mb": "64"}}},
+     "functions.watchdog.memory_mb: Input should be greater than or equal to 128, got 64"),
+])
+def test_a_value_out_of_range_is_refused_with_the_bound(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        config_from(context)
+
+
+@pytest.mark.parametrize(("context", "message"), [
+    ({"threshhold_percent": 90}, "threshhold_percent: unknown option; did you mean 'threshold_percent'?"),
+    ({"stages": {"tv_bff": {"max_concurency": 3}}},
+     "stages.tv_bff.max_concurency: unknown option; did you mean 'max_concurrency'?"),
+    ({"functions": {"api": {"cpu": 2}}}, "functions.api.cpu: unknown option; known: ['memory_mb', 'timeout_seconds']"),
+])
+def test_an_unknown_option_is_refused_with_the_nearest_name(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        config_from(context)
+
+
+def test_an_unknown_stage_or_function_is_refused_with_the_known_ones() -> None:
+    folders = sorted(spec.folder for spec in STAGES.values())
+    with pytest.raises(ConfigError, match=re.escape(f"stages: unknown stage(s) ['tv_buff']; known: {folders}")):
+        config_from({"stages": '{"tv_buff": {"timeout_seconds": 60}}'})
+    with pytest.raises(ConfigError, match=re.escape("functions: unknown function(s) ['tracker']")):
+        config_from({"functions": {"tracker": {"memory_mb": 512}}})
+
+
+def test_every_problem_is_named_at_once() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from({"chunk_size": 0, "tmdb_url": "tmdb", "stages": {"tv_bff": {"batch_size": 11}}})
+    assert [line.split(":")[0] for line in str(raised.value).splitlines()] == [
+        "chunk_size", "tmdb_url", "stages.tv_bff.batch_size"]
+
+
+def test_cdk_keys_and_the_app_switch_are_not_options() -> None:
+    context = project_context(skip_bundling="true", **{"aws:cdk:bundling-stacks": [],
+                                                        "availability-zones:account=1:region=x": ["a"]})
+    assert config_from(context) == PipelineConfig()
+
+
+def test_cdk_json_holds_no_option_so_each_default_is_written_once() -> None:
+    assert not set(project_context()) & set(PipelineConfig.model_fields)
