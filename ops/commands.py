@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from ops import queues
 from ops.stack import Pipeline
 from tvreport import progress, publisher
-from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, ShowChunk
+from tvreport.messages import STAGE_MESSAGES, ActivitiesRequest, RtChunk, ShowChunk
 from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.viewing import ViewingRepository
@@ -22,12 +22,7 @@ from tvreport.session_model import COUNTER_PREFIX, ChunkCounters, SessionView, S
 from tvreport.stages.query_activities import chunk_messages
 
 # The model each stage queue (and its DLQ) carries.
-MESSAGE_MODELS: dict[str, type[BaseModel]] = {
-    STAGES[Stage.QUERY_ACTIVITIES].folder: ActivitiesRequest,
-    STAGES[Stage.QUERY_SHOW_DATA].folder: ShowChunk,
-    STAGES[Stage.CRAWL_ROTTEN_TOMATOES].folder: RtChunk,
-    **{spec.folder: AiStageRequest for spec in FOLLOW_UPS},
-}
+MESSAGE_MODELS: dict[str, type[BaseModel]] = {STAGES[stage].folder: model for stage, model in STAGE_MESSAGES.items()}
 CHUNK_STAGES = {spec.folder: spec.stage for spec in CHUNKED}
 # ttl_days only matters to writes that set expires_at; the operator's writes never do.
 _UNUSED_TTL_DAYS = 1
@@ -69,9 +64,7 @@ class Ops:
             "totals": {"shows": view.total_shows, "chunks": view.total_chunks,
                        "activity_pages": [view.activity_pages_done, view.activity_pages_total]},
             "stages": {stage.value: percent for stage, percent in progress.stage_percentages(view).items()},
-            "counters": {stage.value: _counters(counters) for stage, counters in
-                         ((Stage.QUERY_SHOW_DATA, view.show_data),
-                          (Stage.CRAWL_ROTTEN_TOMATOES, view.rotten_tomatoes))},
+            "counters": {stage.value: _counters(counters) for stage, counters in view.chunks.items()},
             "ai_stages": {spec.stage.value: _ai_status(view, spec.stage) for spec in FOLLOW_UPS},
             "ledger": ledger,
             "chunks": _where_chunks_are(view, ledger, dead_letters),

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from tvreport.schema import ACTIVE_SESSIONS_INDEX, BY_IMDB_INDEX, FOLLOW_UPS, STAGES, Stage
+from tvreport.schema import ACTIVE_SESSIONS_INDEX, BY_IMDB_INDEX, CHUNKED, FOLLOW_UPS, STAGES, Stage
 
 Actions = tuple[str, ...]
 
@@ -44,6 +44,8 @@ _COUNTS_CHUNKS: Actions = (*_SESSION_STAGE, "PutItem")  # + the chunk ledger ite
 _PURGES: Actions = ("Query", "DeleteItem", "BatchWriteItem")  # every item of one session, by key
 _REPORT_READER: Mapping[str, Actions] = {"viewing": ("Query",), "show_cache": ("BatchGetItem",)}
 _FOLLOW_UP_STAGES = tuple(spec.stage for spec in FOLLOW_UPS)
+# A session's chunks (its waves) go to the first chunked stage; each forwards to the next.
+_CHUNKS_START = CHUNKED[0].stage
 
 
 def _stage(stage: Stage, needs: Needs) -> tuple[str, Needs]:
@@ -70,7 +72,7 @@ NEEDS: Mapping[str, Needs] = dict(
             Needs(
                 tables={"sessions": _SESSION_STAGE, "viewing": ("Query", "PutItem", "UpdateItem")},  # records, pages
                 uploads=("s3:GetObject",),
-                sends_to=(Stage.QUERY_ACTIVITIES, Stage.QUERY_SHOW_DATA),  # itself: hand-off
+                sends_to=(Stage.QUERY_ACTIVITIES, _CHUNKS_START),  # itself: hand-off; wave 0
             ),
         ),
         _stage(
@@ -99,7 +101,7 @@ NEEDS: Mapping[str, Needs] = dict(
             "progress_tracker",
             Needs(
                 tables={"sessions": _SESSION_STAGE, **_REPORT_READER},
-                sends_to=(*_FOLLOW_UP_STAGES, Stage.QUERY_SHOW_DATA),  # the follow-ups; chunk waves
+                sends_to=(*_FOLLOW_UP_STAGES, _CHUNKS_START),  # the follow-ups; chunk waves
             ),
         ),
         ("dead_letters", Needs(tables={"sessions": _COUNTS_CHUNKS})),
@@ -109,7 +111,7 @@ NEEDS: Mapping[str, Needs] = dict(
                 tables={"sessions": (*_SESSION_STAGE, *_PURGES), "viewing": _PURGES, "show_cache": ("BatchGetItem",)},
                 indexes={("sessions", ACTIVE_SESSIONS_INDEX): ("Query",)},
                 # re-sends stale claims; unsent or due waves
-                sends_to=(*_FOLLOW_UP_STAGES, Stage.QUERY_SHOW_DATA),
+                sends_to=(*_FOLLOW_UP_STAGES, _CHUNKS_START),
             ),
         ),
     ]

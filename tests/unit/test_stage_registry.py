@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from tvreport import api_models, schema
+from tvreport import api_models, messages, schema
 from tvreport.messages import AiStageRequest
 from tvreport.progress import decide, stage_percentages
 from tvreport.schema import FOLLOW_UPS, STAGES, Stage, StageSpec, Trigger
 from tvreport.session_api import session_document
-from tvreport.session_model import SessionView
+from tvreport.session_model import ChunkCounters, SessionView
 from tvreport.settings import ConfigError, TriggerSettings
-from tvreport.stages import dead_letters
+from tvreport.stages import dead_letters, watchdog
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 FOLLOW_UP_IDS = [spec.stage.value for spec in FOLLOW_UPS]
@@ -130,3 +130,78 @@ def test_the_tracker_needs_every_follow_up_queue_url() -> None:
         without = {key: value for key, value in environment.items() if key != spec.queue_url_key}
         with pytest.raises(ConfigError, match=spec.queue_url_key):
             TriggerSettings.from_env(without)
+
+
+# -- chunked stages (schema.CHUNKED): read, counted, shown, gating, dead-letter-accounted --
+
+CHUNKED_IDS = [spec.stage.value for spec in schema.CHUNKED]
+
+
+def executed_except(left_out: StageSpec, **counts: int) -> dict[str, int]:
+    """Every chunked stage's chunks executed but `left_out`'s, which has `counts`."""
+    item = {key: value for key, value in all_chunks_executed().items()
+            if not key.startswith(f"{left_out.counter_prefix}_")}
+    return {**item, **{f"{left_out.counter_prefix}_{name}": value for name, value in counts.items()}}
+
+
+@pytest.mark.parametrize("spec", schema.CHUNKED, ids=CHUNKED_IDS)
+def test_every_chunked_stage_has_a_chunk_message(spec: StageSpec) -> None:
+    model = messages.STAGE_MESSAGES[spec.stage]
+    assert issubclass(model, messages.ChunkMessage) and messages.CHUNK_MESSAGES[spec.stage] is model
+    chunk = model.model_validate({"session_id": "s1", "chunk_id": 7, "shows": []})
+    assert (chunk.session_id, chunk.chunk_id, chunk.shows_in_chunk) == ("s1", 7, 0)
+
+
+def test_a_chunked_stage_without_a_chunk_message_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    last = schema.CHUNKED[-1].stage
+    monkeypatch.setattr(messages, "CHUNK_MESSAGES", {s: m for s, m in messages.CHUNK_MESSAGES.items() if s is not last})
+    with pytest.raises(ValueError, match="chunked stages .* and chunk messages .* differ"):
+        messages._check_messages()
+
+
+@pytest.mark.parametrize("spec", schema.CHUNKED, ids=CHUNKED_IDS)
+def test_every_chunked_stage_is_read_counted_and_shown(spec: StageSpec) -> None:
+    seen = view(**executed_except(spec, shows_done=40, shows_failed=9, chunks_done=1))
+    assert list(seen.chunks) == [s.stage for s in schema.CHUNKED]
+    assert seen.chunks[spec.stage] == ChunkCounters(shows_done=40, shows_failed=9, chunks_done=1, chunks_failed=0)
+    assert stage_percentages(seen)[spec.stage] == 49
+    assert all(stage_percentages(seen)[s.stage] == 100 for s in schema.CHUNKED if s is not spec)
+    assert session_document(seen)["stages"][spec.label] == {
+        "percent": 49, "showsDone": 40, "showsFailed": 9, "chunksDone": 1, "chunksFailed": 0}
+
+
+@pytest.mark.parametrize("spec", schema.CHUNKED, ids=CHUNKED_IDS)
+def test_every_chunked_stage_must_execute_before_completed(spec: StageSpec) -> None:
+    follow_ups_done = {**flags("requested_at"), **flags("sent_at"), **flags("done_at")}
+    assert decide(view(**all_chunks_executed(), **follow_ups_done)).complete
+    assert not decide(view(**executed_except(spec, shows_done=50, chunks_done=1), **follow_ups_done)).complete
+
+
+@pytest.mark.parametrize("spec", schema.CHUNKED, ids=CHUNKED_IDS)
+def test_every_chunked_stage_gates_the_threshold(spec: StageSpec) -> None:
+    below = view(**executed_except(spec, shows_done=96, chunks_done=1))
+    at = view(**executed_except(spec, shows_done=97, chunks_done=1))
+    by_threshold = {s.stage for s in FOLLOW_UPS if s.trigger is Trigger.THRESHOLD}
+    assert by_threshold and not by_threshold & decide(below).emit and by_threshold <= decide(at).emit
+    assert (watchdog.thresholds_met(below), watchdog.thresholds_met(at)) == (False, True)
+
+
+@dataclass
+class CountingSessions:
+    """Only what dead_letters calls for a chunked stage's message."""
+
+    counted: list[tuple[str, Stage, int, int, int, bool]] = field(default_factory=list)
+
+    def count_chunk(self, session_id: str, stage: Stage, chunk_id: int, *, shows_done: int, shows_failed: int,
+                    dead_lettered: bool = False) -> bool:
+        self.counted.append((session_id, stage, chunk_id, shows_done, shows_failed, dead_lettered))
+        return True
+
+
+@pytest.mark.parametrize("spec", schema.CHUNKED, ids=CHUNKED_IDS)
+def test_every_chunked_stage_is_dead_letter_accounted_with_every_later_one(spec: StageSpec) -> None:
+    sessions = CountingSessions()
+    deps = dead_letters.DeadLetterDeps(sessions, {"arn:dlq": spec.stage})
+    dead_letters.handle('{"session_id": "s1", "chunk_id": 4, "shows": []}', "arn:dlq", deps)
+    later = [s.stage for s in schema.CHUNKED[schema.CHUNKED.index(spec):]]
+    assert sessions.counted == [("s1", stage, 4, 0, 0, True) for stage in later]

@@ -54,8 +54,7 @@ def stage_percentages(view: SessionView) -> dict[Stage, int]:
     """Every stage's percent, in the registry's order (tvreport.schema.STAGES)."""
     percents = {
         Stage.QUERY_ACTIVITIES: activities_percent(view),
-        Stage.QUERY_SHOW_DATA: chunk_stage_percent(view, view.show_data),
-        Stage.CRAWL_ROTTEN_TOMATOES: chunk_stage_percent(view, view.rotten_tomatoes),
+        **{stage: chunk_stage_percent(view, counters) for stage, counters in view.chunks.items()},
     }
     for spec in FOLLOW_UPS:  # 1 % once claimed, 100 % once its result is stored
         percents[spec.stage] = 100 if spec.stage in view.done else (1 if spec.stage in view.requested else 0)
@@ -66,7 +65,17 @@ def triggered(trigger: Trigger, view: SessionView) -> bool:
     """Whether a follow-up stage with this trigger is due (before its claim)."""
     if trigger is Trigger.SHOW_DATA_COMPLETE:
         return is_complete(view, view.show_data)
-    return is_ready(view, view.show_data) and is_ready(view, view.rotten_tomatoes)
+    return all_ready(view)
+
+
+def all_ready(view: SessionView) -> bool:
+    """Every chunked stage processed to the session's threshold."""
+    return all(is_ready(view, counters) for counters in view.chunks.values())
+
+
+def all_complete(view: SessionView) -> bool:
+    """Every chunk of every chunked stage executed."""
+    return all(is_complete(view, counters) for counters in view.chunks.values())
 
 
 @dataclass(frozen=True)
@@ -85,9 +94,5 @@ def decide(view: SessionView) -> Decision:
     emit = frozenset(wanted - view.requested)
     # The report is final only when every required follow-up stage is done and every
     # chunk has executed, so a repeated or raced run computes the same statistics.
-    complete = (
-        view.done >= REQUIRED_BEFORE_COMPLETED
-        and is_complete(view, view.show_data)
-        and is_complete(view, view.rotten_tomatoes)
-    )
+    complete = view.done >= REQUIRED_BEFORE_COMPLETED and all_complete(view)
     return Decision(emit, complete, None if complete else due_wave(view))

@@ -43,7 +43,7 @@ class Trigger(Enum):
     """When the tracker claims and sends a follow-up stage (tvreport.progress.decide)."""
 
     SHOW_DATA_COMPLETE = "show_data_complete"  # every show-data chunk executed (done or dead-lettered)
-    THRESHOLD = "threshold"  # show data and Rotten Tomatoes both processed to the session's threshold
+    THRESHOLD = "threshold"  # every chunked stage (show data, Rotten Tomatoes) processed to the threshold
 
 
 @dataclass(frozen=True)
@@ -110,13 +110,6 @@ REQUIRED_BEFORE_COMPLETED: frozenset[Stage] = frozenset(s.stage for s in _SPECS 
 
 def spec(stage: Stage) -> StageSpec:
     return STAGES[stage]
-
-
-def by_folder(folder: str) -> StageSpec:
-    for candidate in _SPECS:
-        if candidate.folder == folder:
-            return candidate
-    raise KeyError(folder)
 
 
 def result_attribute(stage: Stage) -> str:

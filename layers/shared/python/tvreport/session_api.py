@@ -331,8 +331,7 @@ def _check_export(text: str, max_shows: int) -> None:
 def session_document(view: SessionView) -> dict[str, Any]:
     percents = stage_percentages(view)
     stages: dict[str, dict[str, Any]] = {spec.label: {"percent": percents[stage]} for stage, spec in STAGES.items()}
-    for stage, counters in ((Stage.QUERY_SHOW_DATA, view.show_data),
-                            (Stage.CRAWL_ROTTEN_TOMATOES, view.rotten_tomatoes)):
+    for stage, counters in view.chunks.items():
         stages[STAGES[stage].label].update(showsDone=counters.shows_done, showsFailed=counters.shows_failed,
                                            chunksDone=counters.chunks_done, chunksFailed=counters.chunks_failed)
     stages[STAGES[Stage.QUERY_ACTIVITIES].label].update(pagesDone=view.activity_pages_done,

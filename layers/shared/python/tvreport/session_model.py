@@ -124,8 +124,7 @@ class SessionView:
     total_chunks: int | None
     activity_pages_done: int
     activity_pages_total: int | None
-    show_data: ChunkCounters
-    rotten_tomatoes: ChunkCounters
+    chunks: Mapping[Stage, ChunkCounters]  # every chunked stage's (tvreport.schema.CHUNKED), in pipeline order
     requested: frozenset[Stage]  # AI stages whose trigger has been claimed
     sent: frozenset[Stage]
     done: frozenset[Stage]
@@ -152,6 +151,16 @@ class SessionView:
     def activities_done(self) -> bool:
         return self.total_chunks is not None
 
+    # The two chunked stages by name, for the rules about one of them (tvBFF runs on
+    # show data alone; chunk waves pace on the last stage's executed chunks).
+    @property
+    def show_data(self) -> ChunkCounters:
+        return self.chunks[Stage.QUERY_SHOW_DATA]
+
+    @property
+    def rotten_tomatoes(self) -> ChunkCounters:
+        return self.chunks[Stage.CRAWL_ROTTEN_TOMATOES]
+
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> SessionView:
         """Raises SessionGone for a tombstone or an item without a public state (a
@@ -159,8 +168,7 @@ class SessionView:
         if item.get("state") not in _PUBLIC_STATES:
             raise SessionGone("the session item is deleted or has no state")
 
-        def counters(stage: Stage) -> ChunkCounters:
-            p = COUNTER_PREFIX[stage]
+        def counters(p: str) -> ChunkCounters:
             return ChunkCounters(_int(item, f"{p}_shows_done"), _int(item, f"{p}_shows_failed"),
                                  _int(item, f"{p}_chunks_done"), _int(item, f"{p}_chunks_failed"))
 
@@ -182,8 +190,7 @@ class SessionView:
             total_chunks=_int(item, "total_chunks") if "total_chunks" in item else None,
             activity_pages_done=_int(item, "activity_pages_done"),
             activity_pages_total=_int(item, "activity_pages_total") if "activity_pages_total" in item else None,
-            show_data=counters(Stage.QUERY_SHOW_DATA),
-            rotten_tomatoes=counters(Stage.CRAWL_ROTTEN_TOMATOES),
+            chunks={stage: counters(prefix) for stage, prefix in COUNTER_PREFIX.items()},
             requested=flagged("requested_at"),
             sent=flagged("sent_at"),
             done=flagged("done_at"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, ShowChunk
+from tvreport.messages import CHUNK_MESSAGES, ActivitiesRequest, AiStageRequest
 from tvreport.observability import UNREADABLE_DEAD_LETTERS, logger, metrics
 from tvreport.repositories.protocols import SessionStore
 from tvreport.schema import CHUNKED, STAGES
@@ -52,16 +52,12 @@ def _record(stage: Stage, body: str, sessions: SessionStore) -> None:
                         extra={"next_page": request.next_page, "pages_done": view.activity_pages_done})
         else:
             sessions.fail(request.session_id, "UPSTREAM_UNAVAILABLE", "the viewing history could not be fetched")
-    elif stage is Stage.QUERY_SHOW_DATA:
-        chunk = ShowChunk.model_validate_json(body)
-        # Never forwarded, so the later chunked stage will not see it either: count each.
-        for counted_stage in (spec.stage for spec in CHUNKED):
-            sessions.count_chunk(chunk.session_id, counted_stage, chunk.chunk_id, shows_done=0,
-                                 shows_failed=len(chunk.shows), dead_lettered=True)
-    elif stage is Stage.CRAWL_ROTTEN_TOMATOES:
-        rt_chunk = RtChunk.model_validate_json(body)
-        sessions.count_chunk(rt_chunk.session_id, stage, rt_chunk.chunk_id, shows_done=0,
-                             shows_failed=len(rt_chunk.shows) + rt_chunk.not_on_tmdb, dead_lettered=True)
+    elif STAGES[stage].chunked:
+        chunk = CHUNK_MESSAGES[stage].model_validate_json(body)
+        # Never forwarded, so no later chunked stage will see it either: each counts it failed.
+        for later in CHUNKED[CHUNKED.index(STAGES[stage]):]:
+            sessions.count_chunk(chunk.session_id, later.stage, chunk.chunk_id, shows_done=0,
+                                 shows_failed=chunk.shows_in_chunk, dead_lettered=True)
     elif STAGES[stage].follow_up:  # any follow-up stage: its result is "failed", so COMPLETED can follow
         request_ai = AiStageRequest.model_validate_json(body)
         sessions.store_ai_result(request_ai.session_id, request_ai.stage,

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tvreport.clock import utc_now
 from tvreport.observability import logger, metrics
-from tvreport.progress import is_ready
+from tvreport.progress import all_ready
 from tvreport.session_model import ACTIVE_SHARDS, SessionView, Stage, State
 from tvreport.stages import chunk_waves, purge
 from tvreport.stages.tracker import TrackerDeps, act, finalize, send_claimed
@@ -117,4 +117,4 @@ def resend_due(view: SessionView, stage: Stage, resend_after: timedelta) -> date
 
 
 def thresholds_met(view: SessionView) -> bool:
-    return view.activities_done and is_ready(view, view.show_data) and is_ready(view, view.rotten_tomatoes)
+    return view.activities_done and all_ready(view)
