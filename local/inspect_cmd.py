@@ -8,7 +8,7 @@ from typing import Any
 
 def inspect_rotten_tomatoes(path: Path) -> dict[str, Any]:
     """A saved Rotten Tomatoes page (search or title page) through the crawler's parser."""
-    from tvreport.clients.rt_parser import summarize_rt_page
+    from local.rt_inspect import summarize_rt_page
 
     return summarize_rt_page(path.read_text(encoding="utf-8", errors="replace"))
 

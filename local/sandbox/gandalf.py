@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from local.sandbox.faults import Faults
 from local.sandbox.server import SandboxServer
+from tvreport.clients.gandalf import load_private_key
 
 GQL_PATH = "/public/gql"
 SIGNATURE_HEADER = "X-Gandalf-Signature"
@@ -34,6 +35,15 @@ class GandalfError(Exception):
 
 def _json(payload: dict, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def public_key_pem(private_key_hex: str) -> bytes:
+    """The PEM public key Gandalf holds for an app's private key (hex, 0x or not)."""
+    return (
+        load_private_key(private_key_hex)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
 
 def verify_signature(public_key: ec.EllipticCurvePublicKey | bytes | str, body: bytes, signature_b64: str) -> bool:

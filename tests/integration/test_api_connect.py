@@ -9,10 +9,11 @@ import pytest
 
 from tests.integration.conftest import REGION
 from tests.integration.test_api import CONNECT_ENV, queued
+from tests.support.connect_urls import decode_connect_url
 from tests.support.events import api_event
 from tests.support.handlers import FakeContext, load_handler
 from tvreport import env_keys
-from tvreport.connect import decode_connect_url, public_key_hex
+from tvreport.connect import public_key_hex
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ import base64
 import json
 from urllib.parse import parse_qs, urlsplit
 
-from tvreport.connect import NETFLIX_SERVICES, connect_url, decode_connect_url, public_base_url, public_key_hex
+from tests.support.connect_urls import decode_connect_url
+from tvreport.connect import NETFLIX_SERVICES, connect_url, public_base_url, public_key_hex
 
 # secp256k1 generator G: the public key of private key 1 (SEC 2, section 2.4.1)
 G_COMPRESSED = "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.support.fixtures import REAL_FIXTURES
+from tvreport.clients.rt_parser import RtScores, RtSearchResult, read_scores_with_sources, read_search_page
 from tvreport.observability import metrics
 
 Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
@@ -21,6 +22,17 @@ def real_text(relative: str) -> str:
 
 def real_json(relative: str) -> Any:
     return json.loads(real_text(relative))
+
+
+def parse_search_page(html: str) -> list[RtSearchResult]:
+    """A page's search rows, [] for any page that has none (the crawler's reader
+    tells "not a search page" apart, as None)."""
+    return read_search_page(html) or []
+
+
+def parse_scores_page(html: str) -> RtScores:
+    """A page's scores, empty for a page without score markup."""
+    return read_scores_with_sources(html)[0]
 
 
 class RecordedSleep:

@@ -115,7 +115,6 @@ def test_no_key_uses_rules_without_any_call():
     transport = ScriptedTransport(completion({"character": "Claire", "quip": "unused"}))
     for key in (None, ""):
         ai = ai_with(transport, api_key=key)
-        assert not ai.uses_openai
         assert ai.pick_bff("Lupin", LUPIN_CAST, GENRES).source == "rules"
         assert ai.pick_star_sign(GENRES, 88.0, ["Lupin"]).source == "rules"
     assert transport.calls == 0

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from local.sandbox.gandalf import verify_signature
+from local.sandbox.gandalf import public_key_pem, verify_signature
 from tests.unit.clients.support import (
     GANDALF_ENDPOINT as ENDPOINT,
     GANDALF_PRIVATE_KEY_HEX as PRIVATE_KEY_HEX,
@@ -25,7 +25,6 @@ from tvreport.clients.gandalf import (
     GandalfClient,
     load_private_key,
     parse_activity_page,
-    public_key_pem,
     sign_body,
 )
 

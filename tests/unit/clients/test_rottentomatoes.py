@@ -4,11 +4,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.unit.clients.support import real_text
+from tests.unit.clients.support import parse_search_page, real_text
 from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError
 from tvreport.clients.http import USER_AGENT, make_http_client
 from tvreport.clients.rottentomatoes import RottenTomatoesClient, choose_series
-from tvreport.clients.rt_parser import RtScores, RtSearchResult, parse_search_page
+from tvreport.clients.rt_parser import RtScores, RtSearchResult
 
 BASE = "https://rt.test"
 DUNE = "rottentomatoes/yamtrack_search_dune_TRIMMED.html"

@@ -1,20 +1,15 @@
 """Rotten Tomatoes markup: every saved real page read with exact values, other known
-markup shapes, and unknown markup that must never raise."""
+markup shapes, and unknown markup that must never raise; and the CLI's page summary
+(local.rt_inspect) over the same pages."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from tests.unit.clients.support import metric_count, real_text
-from tvreport.clients.rt_parser import (
-    RtScores,
-    RtSearchResult,
-    parse_scores_page,
-    parse_search_page,
-    summarize_rt_page,
-    to_int,
-)
+from local.rt_inspect import summarize_rt_page
+from tests.unit.clients.support import metric_count, parse_scores_page, parse_search_page, real_text
+from tvreport.clients.rt_parser import RtScores, RtSearchResult, to_int
 
 TOP_GUN = "rottentomatoes/pawelkrupinski_search_top_gun_2026.html"
 DUNE = "rottentomatoes/yamtrack_search_dune_TRIMMED.html"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives import serialization
 
@@ -35,13 +35,6 @@ def connect_url(base_url: str, public_key: str, redirect_url: str,
     parts = urlsplit(base_url)
     query = urlencode({"publicKey": public_key, "redirectUrl": redirect_url.rstrip("/"), "data": data})
     return urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query else query))
-
-
-def decode_connect_url(url: str) -> dict[str, Any]:
-    """What a Connect page reads back from the URL: publicKey, redirectUrl, services."""
-    query = {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
-    return {"publicKey": query.get("publicKey"), "redirectUrl": query.get("redirectUrl"),
-            "services": json.loads(base64.b64decode(query["data"])) if "data" in query else None}
 
 
 def public_base_url(event: dict[str, Any]) -> str:

@@ -112,10 +112,6 @@ class TvPersonalityAI:
             else None
         )
 
-    @property
-    def uses_openai(self) -> bool:
-        return self._client is not None
-
     def pick_bff(
         self, show_title: str, characters: list[CastMember], top_genres: list[tuple[str, float]]
     ) -> BffPick:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError
@@ -77,14 +77,6 @@ def load_private_key(private_key_hex: str) -> ec.EllipticCurvePrivateKey:
 
 def sign_body(private_key: ec.EllipticCurvePrivateKey, body: bytes) -> str:
     return base64.b64encode(private_key.sign(body, ec.ECDSA(hashes.SHA256()))).decode("ascii")
-
-
-def public_key_pem(private_key_hex: str) -> bytes:
-    return (
-        load_private_key(private_key_hex)
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
 
 
 def parse_activity_page(payload: dict[str, Any]) -> ActivityPage:

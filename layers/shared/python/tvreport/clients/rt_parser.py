@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -82,10 +82,6 @@ _SEARCH_PAGE_MARKERS = ("search-page-media-row", "search-page-result", "search-p
                         '[data-qa="search-no-results"]')
 
 
-def parse_search_page(html: str) -> list[RtSearchResult]:
-    return read_search_page(html) or []
-
-
 def read_search_page(html: str) -> list[RtSearchResult] | None:
     """The rows of a search page; [] for a search page without results; None for a
     page that is not a search page we recognize."""
@@ -154,19 +150,14 @@ def _path_media_type(url: str) -> str | None:
 # ---- scores page -------------------------------------------------------------
 
 
-def parse_scores_page(html: str) -> RtScores:
-    scores, _ = _read_scores(html)
-    return scores
-
-
 def read_scores_page(html: str) -> RtScores | None:
     """The scores of a page (possibly none, a normal outcome); None when the page has
     none of the known score markup, i.e. is not a show page we recognize."""
-    scores, sources = _read_scores(html)
+    scores, sources = read_scores_with_sources(html)
     return scores if sources else None
 
 
-def _read_scores(html: str) -> tuple[RtScores, list[str]]:
+def read_scores_with_sources(html: str) -> tuple[RtScores, list[str]]:
     """Scores merged field by field from every source found, most trusted first:
     the scorecard JSON, the scorecard element, JSON-LD. Also returns the sources."""
     tree = LexborHTMLParser(html)
@@ -272,21 +263,3 @@ def _first_present(mapping: dict[str, Any], *keys: str) -> Any:
         if mapping.get(key) not in (None, ""):
             return mapping[key]
     return None
-
-
-# ---- inspect -----------------------------------------------------------------
-
-
-def summarize_rt_page(html: str) -> dict[str, Any]:
-    """What the parsers read from a saved page, JSON-ready (`python -m local inspect
-    rottentomatoes FILE.html`)."""
-    results = parse_search_page(html)
-    if results:
-        return {
-            "page_kind": "search",
-            "results": [{**asdict(r), "path": r.path, "year": r.year} for r in results],
-        }
-    scores, sources = _read_scores(html)
-    if sources:
-        return {"page_kind": "scores", "sources": sources, "scores": asdict(scores)}
-    return {"page_kind": "unknown"}
