@@ -23,6 +23,6 @@ def queries(synthesized: Synthesized) -> TemplateQueries:
 
 @pytest.fixture(scope="session")
 def config(synthesized: Synthesized) -> PipelineConfig:
-    """The configuration the session's stack was built with (cdk.json defaults)."""
+    """The configuration the session's stack was built with (the defaults: cdk.json sets no option)."""
     return synthesized.stack.config
 
