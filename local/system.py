@@ -268,7 +268,7 @@ class LocalSystem(StartStop):
 
     def _export_body(self, netflix_csv: str) -> dict[str, str]:
         """Inline when it fits the API's byte limit, else a presigned upload (POST /uploads)."""
-        from tvreport.session_api import MAX_INLINE_BODY_BYTES
+        from tvreport.api_models import MAX_INLINE_BODY_BYTES
 
         data = netflix_csv.encode("utf-8")
         if len(data) < MAX_INLINE_BODY_BYTES - 1_000_000:  # JSON escaping adds a little

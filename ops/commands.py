@@ -20,6 +20,7 @@ from tvreport.repositories.viewing import ViewingRepository
 from tvreport.schema import CHUNKED, FOLLOW_UPS, STAGES
 from tvreport.session_model import COUNTER_PREFIX, ChunkCounters, SessionView, Stage, State
 from tvreport.stages.query_activities import chunk_messages
+from tvreport.stages.report_inputs import session_day
 
 # The model each stage queue (and its DLQ) carries.
 MESSAGE_MODELS: dict[str, type[BaseModel]] = {STAGES[stage].folder: model for stage, model in STAGE_MESSAGES.items()}
@@ -108,8 +109,9 @@ class Ops:
         dead = sorted({int(i["chunk_id"]) for i in self.sessions.ledger(session_id) if i.get("dead_lettered")})
         if not dead:
             return {"session_id": session_id, "retried": [], "skipped": []}
-        items = ViewingRepository(self.pipeline.viewing_table, _UNUSED_TTL_DAYS).items(session_id)
-        messages = chunk_messages(session_id, items, self.pipeline.chunk_size)
+        records = ViewingRepository(self.pipeline.viewing_table, _UNUSED_TTL_DAYS).records(
+            session_id, as_of=session_day(view))
+        messages = chunk_messages(session_id, records, self.pipeline.chunk_size)
         if len(messages) != view.total_chunks:
             raise Refused(f"the viewing records split into {len(messages)} chunks, the session counted "
                           f"{view.total_chunks}: the chunks cannot be rebuilt; nothing was retried")

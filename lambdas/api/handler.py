@@ -13,22 +13,33 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tvreport import connect, wiring
-from tvreport.api_models import Deleted, Report, SessionDocument, UploadTicket, responses
+from tvreport.api_models import (
+    ConnectBody,
+    CreateSessionBody,
+    Deleted,
+    PayloadTooLarge,
+    Report,
+    SessionDocument,
+    UploadTicket,
+    check_inline_size,
+    deleted_document,
+    report_document,
+    responses,
+    session_document,
+    upload_document,
+)
 from tvreport.observability import logger, metrics, tracer
 from tvreport.repositories.sessions import ClientTokenReused
 from tvreport.secrets import get_secret
-from tvreport.session_api import (
-    ConnectBody,
-    CreateSessionBody,
+from tvreport.session_model import State
+from tvreport.session_service import (
     InvalidUpload,
-    PayloadTooLarge,
     SessionConflict,
     SessionNotFound,
     SessionService,
     StartFailed,
     TooManyShows,
     UploadNotFound,
-    check_inline_size,
 )
 from tvreport.settings import ConnectSettings
 
@@ -124,49 +135,50 @@ def _start_failed(error: StartFailed) -> Response:
                               400, 404, 409, 413, 503))
 def create_session(body: CreateSessionBody):  # no return annotation: Response has no schema
     check_inline_size(_body_bytes())
-    document, created = service.create(body)
-    logger.append_keys(session_id=document["sessionId"])
-    if document["state"] == "AWAITING_CONNECTION":
-        document["connectUrl"] = _connect_url(document["sessionId"])
+    view, created = service.create(body.to_request())
+    logger.append_keys(session_id=view.session_id)
+    awaiting = view.state is State.AWAITING_CONNECTION
+    document = session_document(view, connect_url=_connect_url(view.session_id) if awaiting else None)
     return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=document)
 
 
 @app.post("/uploads", summary="A presigned S3 POST for an export larger than an inline body",
           responses=responses({201: (UploadTicket, "where and how to upload the export")}))
 def create_upload():
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=service.new_upload())
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON,
+                    body=upload_document(service.new_upload()))
 
 
 @app.post("/sessions/<session_id>/connect", summary="Start a waiting session with a Gandalf dataKey",
           responses=responses({200: _SESSION}, 404, 409, 503))
 def connect_session(session_id: SessionId, body: ConnectBody) -> dict:
     logger.append_keys(session_id=session_id)
-    return service.connect(session_id, body)
+    return session_document(service.connect(session_id, body.dataKey))
 
 
 @app.post("/sessions/<session_id>/cancel", summary="End a waiting or crunching session (FAILED, CANCELLED)",
           responses=responses({200: _SESSION}, 404, 409))
 def cancel_session(session_id: SessionId) -> dict:
     logger.append_keys(session_id=session_id)
-    return service.cancel(session_id)
+    return session_document(service.cancel(session_id))
 
 
 @app.get("/sessions/<session_id>", summary="State and per-stage progress", responses=responses({200: _SESSION}, 404))
 def get_session(session_id: SessionId) -> dict:
-    return service.describe(session_id)
+    return session_document(service.describe(session_id))
 
 
 @app.get("/sessions/<session_id>/report", summary="The TV report of a completed session",
          responses=responses({200: (Report, "the report")}, 404, 409))
 def get_report(session_id: SessionId) -> dict:
-    return service.report(session_id)
+    return report_document(service.report(session_id))
 
 
 @app.delete("/sessions/<session_id>", summary="Delete the session and its personal data",
             responses=responses({200: (Deleted, "what was deleted")}, 404))
 def delete_session(session_id: SessionId) -> dict:
     logger.append_keys(session_id=session_id)
-    return service.delete(session_id)
+    return deleted_document(service.delete(session_id))
 
 
 # -- Gandalf Connect and the web page (docs/architecture.md, "Web page and Connect") --
@@ -197,7 +209,7 @@ def connect_callback(session_id: SessionId,
     started = False
     if data_key and data_key.strip():
         try:
-            started = service.connect_once(session_id, ConnectBody(dataKey=data_key))
+            started = service.connect_once(session_id, ConnectBody(dataKey=data_key).dataKey)
         except StartFailed:  # the session is FAILED (START_FAILED): its page says so
             logger.exception("session start failed")
     else:

@@ -32,8 +32,8 @@ from schemathesis.specs.openapi.checks import (
 
 from local.system import LocalSystem, SystemOptions
 from tests.support.exports import repeated_export
+from tvreport.api_models import MAX_INLINE_BODY_BYTES
 from tvreport.netflix.csv_reader import read_netflix_csv_bytes
-from tvreport.session_api import MAX_INLINE_BODY_BYTES
 from tvreport.stages.history import group_plays
 
 pytestmark = pytest.mark.e2e

@@ -148,7 +148,7 @@ def test_an_oversized_data_key_is_a_422_not_a_503(api):
 
 
 def test_an_inline_body_is_counted_in_bytes_and_refused_past_the_limit_with_413(api, real_fixtures):
-    from tvreport.session_api import MAX_INLINE_BODY_BYTES
+    from tvreport.api_models import MAX_INLINE_BODY_BYTES
 
     csv_text = (real_fixtures / "netflix" / "simranvatsa_NetflixViewingHistory.csv").read_text()
     # Multi-byte characters: fewer characters than the limit, more bytes than it.

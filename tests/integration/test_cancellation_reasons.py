@@ -6,6 +6,7 @@ UnprocessedItems, bounded."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import boto3
 import pytest
@@ -16,6 +17,7 @@ from tests.integration.conftest import REGION
 from tests.support.aws_edge import Edge, all_unprocessed, cancelled
 from tests.support.events import api_event, sqs_event
 from tests.support.handlers import FakeContext, load_handler
+from tests.support.values import statistics
 from tvreport import aws, env_keys
 from tvreport.batch_handler import BatchFailed, batch_handler, parse_message
 from tvreport.messages import RtChunk
@@ -82,7 +84,7 @@ def test_a_session_that_is_gone_or_ended_is_not_a_duplicate(repo, moto_tables, e
     if ended is State.FAILED:
         repo.fail(sid, "STALLED")
     elif ended is State.COMPLETED:
-        repo.complete(sid, {})
+        repo.complete(sid, statistics())
     with pytest.raises(SessionGone):  # moto answers [None, ConditionalCheckFailed]
         repo.count_chunk(sid, Stage.QUERY_SHOW_DATA, 0, shows_done=48, shows_failed=2)
     assert ledger_item(moto_tables, sid) is None
@@ -150,14 +152,14 @@ def test_batch_deletes_resend_unprocessed_items_with_backoff_and_give_up_bounded
     edge = Edge(aws.table(moto_tables["viewing"]).meta.client)
     edge.answer(BATCH, all_unprocessed, all_unprocessed)  # the first batch is refused twice
     assert viewing.delete_session("s-1") == 30
-    assert edge.calls[BATCH] == 4 and viewing.items("s-1") == []
+    assert edge.calls[BATCH] == 4 and viewing.records("s-1", as_of=date.today()) == []
 
     viewing.add_plays("s-2", "show#a", title="A", kind="show", plays={"2024-01-01|e1"})
     edge.answer(BATCH, *[all_unprocessed] * BATCH_ATTEMPTS)
     with pytest.raises(UnprocessedItemsLeft):
         batch_delete(aws.table(moto_tables["viewing"]), [{"session_id": "s-2", "show_key": "show#a"}],
                      wait=wait_none())
-    assert len(viewing.items("s-2")) == 1  # raised, never reported as deleted
+    assert len(viewing.records("s-2", as_of=date.today())) == 1  # raised, never reported as deleted
 
 
 def test_a_create_cancelled_past_its_retries_answers_503(moto_tables, function_env):

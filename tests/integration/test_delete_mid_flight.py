@@ -14,6 +14,7 @@ from tests.integration.test_exactly_once import stream_event
 from tests.support.events import api_event, sqs_event
 from tests.support.handlers import FakeContext, load_handler
 from tests.support.queues import follow_up_environment
+from tests.support.values import statistics
 from tvreport import env_keys
 from tvreport.batch_handler import batch_handler, parse_message
 from tvreport.clients.errors import UpstreamError
@@ -22,9 +23,11 @@ from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionGone, SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
+from tvreport.results import StageResult
 from tvreport.session_model import DELETED_STATE, Stage, session_pk
 from tvreport.stages import crawl_rotten_tomatoes, purge, query_activities
 from tvreport.stages.tracker import TrackerDeps
+from tvreport.stats import RankedShow
 
 
 def later():
@@ -94,10 +97,11 @@ STAGE_WRITES = {
     "claim_wave": lambda s, sid: s.claim_wave(sid, 0, wave_size=10, chunk_size=50),
     "mark_wave_sent": lambda s, sid: s.mark_wave_sent(sid, 0),
     "mark_trigger_sent": lambda s, sid: s.mark_trigger_sent(sid, Stage.TV_BFF),
-    "store_ai_result": lambda s, sid: s.store_ai_result(sid, Stage.STAR_SIGN, {"available": True}),
+    "store_ai_result": lambda s, sid: s.store_ai_result(sid, Stage.STAR_SIGN, StageResult(available=True)),
     "mark_start_sent": lambda s, sid: s.mark_start_sent(sid),
     "fail": lambda s, sid: s.fail(sid, "STALLED"),
-    "complete": lambda s, sid: s.complete(sid, {"topShows": ["a title"]}),
+    "complete": lambda s, sid: s.complete(
+        sid, statistics(top_shows=[RankedShow(title="a title", episodes=1, tmdb_id=None)])),
 }
 
 

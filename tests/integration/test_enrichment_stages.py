@@ -17,7 +17,7 @@ from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
 from tvreport.observability import metrics
-from tvreport.records import CachedShow
+from tvreport.records import CachedShow, RtScores
 from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
@@ -69,8 +69,8 @@ def test_an_imdb_lookup_does_not_decide_what_a_bare_title_means(stores, sandbox)
     assert a["shows"][0]["tmdb_id"] == THE_OFFICE_UK[0]  # A's id decided A's show
     assert b["shows"][0]["tmdb_id"] == THE_OFFICE_US  # B's bare title: the title lookup, not A's id
     # and a bare-title alias, once set, is what later bare titles use
-    assert cache.get_alias("the office")["tmdb_id"] == THE_OFFICE_US
-    assert cache.get_alias(f"imdb#{THE_OFFICE_UK[1]}")["tmdb_id"] == THE_OFFICE_UK[0]
+    assert cache.get_alias("the office").tmdb_id == THE_OFFICE_US
+    assert cache.get_alias(f"imdb#{THE_OFFICE_UK[1]}").tmdb_id == THE_OFFICE_UK[0]
 
 
 # ---- issue 7 §3: a run of transient failures must not decide a show's outcome ----
@@ -148,8 +148,8 @@ def _rt(pages: dict[str, str]) -> tuple[RottenTomatoesClient, list[httpx.Request
 
 def _cached_dune(cache: ShowCacheRepository) -> None:
     cache.put_show(CachedShow(tmdb_id=90228, name="Dune: Prophecy", first_air_year=2024))
-    cache.update_rotten_tomatoes(90228, {"url": "https://rt.test/tv/dune_prophecy", "critics_score": 83,
-                                         "audience_score": 90, "certified": True})
+    cache.update_rotten_tomatoes(90228, RtScores(url="https://rt.test/tv/dune_prophecy", critics_score=83,
+                                                 audience_score=90, certified=True))
 
 
 DUNE_REF = RtShowRef(show_key="dune prophecy", title="Dune: Prophecy", tmdb_id=90228, first_air_year=2024)

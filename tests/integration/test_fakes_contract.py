@@ -14,12 +14,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support.fakes import FakeSessions, FakeShowCache, FakeViewing
-from tvreport.records import CachedShow, CastMember
+from tests.support.values import statistics
+from tvreport.records import CachedShow, CastMember, RtScores, ShowAlias
 from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.protocols import SessionStore, ShowCacheStore, ViewingStore
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
+from tvreport.results import BffResult, StageResult, StarSignResult
 from tvreport.session_model import SessionGone, Stage, State, active_shard
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -40,6 +42,14 @@ def _outcome(call: Callable[[], Any]) -> Any:
         return f"ClientError:{error.response['Error']['Code']}"
     except (RuntimeError, ValueError) as error:
         return f"{type(error).__name__}:{error}"
+
+
+def _items(viewing: Any, session_id: str) -> list[dict[str, Any]]:
+    """A session's stored items as a query returns them: the contract holds the item
+    shapes too, which no Protocol method returns any more."""
+    if isinstance(viewing, FakeViewing):
+        return [item for (partition, _), item in sorted(viewing.stored.items()) if partition == session_id]
+    return viewing._query(session_id)  # the repository's own paged, consistent query
 
 
 def _plain(item: dict[str, Any] | None, *drop: str) -> dict[str, Any] | None:
@@ -64,8 +74,8 @@ def session_scenario(sessions: Any) -> dict[str, Any]:
         "send failed twice": s.record_send_failure("s-1", BFF, NOW + timedelta(minutes=4)),
         "sent": s.mark_trigger_sent("s-1", BFF),
         "send failed after sent": s.record_send_failure("s-1", BFF, NOW + timedelta(minutes=8)),
-        "store": s.store_ai_result("s-1", BFF, {"available": True, "score": 0.75}),
-        "store again": s.store_ai_result("s-1", BFF, {"available": False}),
+        "store": s.store_ai_result("s-1", BFF, BffResult(available=True, show="Dark", tmdb_id=70523, source="rules")),
+        "store again": s.store_ai_result("s-1", BFF, StageResult.unavailable("STAGE_FAILED")),
         "wave 0": s.claim_wave("s-1", 0, wave_size=2, chunk_size=50),
         "wave 0 again": s.claim_wave("s-1", 0, wave_size=9, chunk_size=9),
         "wave 1 before 0 sent": s.claim_wave("s-1", 1, wave_size=2, chunk_size=50),
@@ -76,12 +86,13 @@ def session_scenario(sessions: Any) -> dict[str, Any]:
         "totals": s.set_totals("s-1", total_shows=10, total_chunks=1, movies=2, activities=40, rejected=1),
         "active": sorted(s.active_session_ids(int(active_shard("s-1").split("#")[1]))),
         "view": dataclasses.replace(s.get("s-1"), item={}),
-        "complete s-2": s.complete("s-2", {"shows": 3, "average": 71.5}, partial=True,
-                                   star_sign={"available": True, "sign": "Leo"}),
-        "complete s-2 again": s.complete("s-2", {"shows": 0}),
+        "complete s-2": s.complete("s-2", statistics(shows_watched=3), partial=True,
+                                   star_sign=StarSignResult(available=True, star_sign="Leo", score_quip="71.5%")),
+        "complete s-2 again": s.complete("s-2", statistics()),
+        "view s-2": dataclasses.replace(s.get("s-2"), item={}),
         "fail": s.fail("s-1", "STALLED", "x" * 600),
         "fail again": s.fail("s-1", "OTHER"),
-        "store after fail": s.store_ai_result("s-1", SIGN, {"available": True}),
+        "store after fail": s.store_ai_result("s-1", SIGN, StageResult(available=True)),
         "claim after fail": s.claim_trigger("s-1", SIGN),
         "pages after fail": _outcome(lambda: s.record_activity_pages("s-1", 4, 4, None)),
         "count after fail": _outcome(lambda: s.count_chunk("s-1", QSD, 1, shows_done=1, shows_failed=0)),
@@ -140,15 +151,17 @@ def viewing_scenario(viewing: Any) -> dict[str, Any]:
     answers: dict[str, Any] = {
         "set tmdb": v.set_tmdb_id("s-1", "dark", 70523),
         "set tmdb missing": _outcome(lambda: v.set_tmdb_id("s-1", "nope", 1)),
-        "items": [_plain(i, "expires_at") for i in v.items("s-1")],
+        "items": [_plain(i, "expires_at") for i in _items(v, "s-1")],
         "records": v.records("s-1", as_of=date(2026, 4, 1)),
         "pages": v.raw_pages("s-1"),
         "page numbers": v.raw_page_numbers("s-1"),
         "rewrite": v.put_record("s-1", "dark", title="Dark", kind="show", plays={"2026-01-01|1|1"}),
-        "after rewrite": [_plain(i, "expires_at") for i in v.items("s-1")][0],
+        "after rewrite": [_plain(i, "expires_at") for i in _items(v, "s-1")][0],
+        "records after rewrite": v.records("s-1", as_of=date(2026, 4, 1)),
         "deleted": v.delete_session("s-1"),
-        "items after delete": v.items("s-1") + list(v.raw_pages("s-1").items()),
-        "other session": [i["show_key"] for i in v.items("s-other")],
+        "items after delete": _items(v, "s-1") + list(v.raw_pages("s-1").items()),
+        "records after delete": v.records("s-1", as_of=date(2026, 4, 1)),
+        "other session": [r.show_key for r in v.records("s-other", as_of=date(2026, 4, 1))],
     }
     return answers
 
@@ -169,13 +182,15 @@ def show_cache_scenario(cache: Any) -> dict[str, Any]:
         "by imdb": _unstamped(c.find_by_imdb("tt5753856")),
         "by unknown imdb": c.find_by_imdb("tt0000000"),
         "missing": c.get(1),
-        "scores": c.update_rotten_tomatoes(70523, {"critics_score": 95, "audience_score": 93, "url": "/tv/dark"}),
+        "scores": c.update_rotten_tomatoes(70523, RtScores(critics_score=95, audience_score=93, url="/tv/dark",
+                                                           audience_reviews=1000)),  # not cached
         "scored": _unstamped(c.get(70523)),
         "rt fresh": c.rt_fresh(c.get(70523)),
         "a miss": c.update_rotten_tomatoes(70523, None),
         "missed": _unstamped(c.get(70523)),
-        "unscored": c.update_rotten_tomatoes(70523, {"url": "/tv/dark", "critics_score": None}),
-        "scores of a missing show": _outcome(lambda: c.update_rotten_tomatoes(1, {"critics_score": 1})),
+        "unscored": c.update_rotten_tomatoes(70523, RtScores(url="/tv/dark", critics_reviews=0)),
+        "after unscored": _unstamped(c.get(70523)),
+        "scores of a missing show": _outcome(lambda: c.update_rotten_tomatoes(1, RtScores(critics_score=1))),
         "refetch": c.put_show(CachedShow(tmdb_id=70523, name="Dark (2017)", genres=["Drama"])),
         "refetched": _unstamped(c.get(70523)),
         "alias": c.put_alias("dark", 70523),
@@ -211,6 +226,12 @@ def test_the_session_fake_answers_as_the_repository(real) -> None:
         True, False, True, False, False]
     assert expected["replay"] == ("s-del", False) and expected["token reused"].startswith("ClientTokenReused")
     assert expected["purge a live session"] == "RuntimeError:refusing to purge a session that is not deleted"
+    # Typed values in and out; results stored by field name, statistics as the report shows them.
+    assert expected["view s-2"].results[SIGN] == StarSignResult(available=True, star_sign="Leo", score_quip="71.5%")
+    assert expected["item s-2"]["star_sign_result"] == {"available": True, "star_sign": "Leo", "score_quip": "71.5%"}
+    assert expected["item s-2"]["statistics"]["showsWatched"] == 3
+    assert expected["item s-1"]["tv_bff_result"] == {"available": True, "show": "Dark", "tmdb_id": 70523,
+                                                     "source": "rules"}
 
 
 def test_the_viewing_fake_answers_as_the_repository(real) -> None:
@@ -218,6 +239,8 @@ def test_the_viewing_fake_answers_as_the_repository(real) -> None:
     assert viewing_scenario(FakeViewing(1)) == expected
     assert expected["set tmdb missing"] == "ClientError:ConditionalCheckFailedException"
     assert [r.episodes_last_year for r in expected["records"]] == [2, 0] and expected["deleted"] == 4
+    assert expected["records after rewrite"][0].tmdb_id == 70523  # written once: the match stays
+    assert expected["records after delete"] == [] and expected["other session"] == ["dark"]
 
 
 def test_the_show_cache_fake_answers_as_the_repository(real) -> None:
@@ -226,7 +249,8 @@ def test_the_show_cache_fake_answers_as_the_repository(real) -> None:
     assert expected["missed"].rt_critics_score == 95 and expected["missed"].rt_outcome == "not_found"
     assert expected["refetched"].popularity == 12.5 and expected["refetched"].rt_audience_score == 93
     assert expected["scores of a missing show"] == "ClientError:ConditionalCheckFailedException"
-    assert expected["aliases"] == [{"tmdb_id": 70523, "fresh": True}, {"tmdb_id": None, "fresh": True}, None]
-    assert expected["batch aliases"] == {"dark": {"tmdb_id": 70523, "fresh": True},
-                                         "lupin": {"tmdb_id": 96677, "fresh": True},
-                                         "heat": {"tmdb_id": None, "fresh": True}}  # the last put for a key wins
+    assert expected["aliases"] == [ShowAlias(70523, fresh=True), ShowAlias(None, fresh=True), None]
+    assert expected["batch aliases"] == {"dark": ShowAlias(70523, fresh=True), "lupin": ShowAlias(96677, fresh=True),
+                                         "heat": ShowAlias(None, fresh=True)}  # the last put for a key wins
+    after = expected["after unscored"]
+    assert (after.rt_outcome, after.rt_critics_reviews, after.rt_critics_score) == ("unscored", 0, 95)

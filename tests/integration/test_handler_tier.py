@@ -22,7 +22,7 @@ from tests.support.iam_calls import Needed, recording, table_ids, ungranted
 from tests.support.queues import drain, follow_up_environment
 from tvreport import env_keys
 from tvreport.messages import ActivitiesRequest, AiStageRequest, RtChunk, RtShowRef, ShowChunk, ShowRef
-from tvreport.records import CachedShow, CastMember
+from tvreport.records import CachedShow, CastMember, RtScores
 from tvreport.repositories._dynamo import from_dynamo
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
@@ -166,7 +166,7 @@ def live(moto_tables: dict[str, str], function_env, monkeypatch: pytest.MonkeyPa
     world.sessions.create(SESSION, source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97)
     world.cache.put_show(DARK)
     world.cache.put_alias("dark", DARK.tmdb_id)
-    world.cache.update_rotten_tomatoes(DARK.tmdb_id, {"critics_score": 95, "audience_score": 92})
+    world.cache.update_rotten_tomatoes(DARK.tmdb_id, RtScores(critics_score=95, audience_score=92))
     function_env({env_keys.QUERY_ACTIVITIES_QUEUE_URL: queues["activities"],
                   env_keys.QUERY_SHOW_DATA_QUEUE_URL: queues["showdata"], env_keys.CRAWL_RT_QUEUE_URL: queues["crawl"],
                   env_keys.UPLOADS_BUCKET: "uploads", env_keys.GANDALF_URL: "http://127.0.0.1:9/graphql",

@@ -23,7 +23,7 @@ from tvreport.clients.http import RetryPolicy, make_http_client
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, ShowChunk, ShowRef
-from tvreport.records import CachedShow
+from tvreport.records import CachedShow, ShowAlias
 from tvreport.repositories import show_cache as show_cache_module
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository, UnprocessedBatchError
@@ -202,7 +202,7 @@ def test_batch_reads_send_unprocessed_keys_again(stores):
     edge.answer("BatchGetItem", lambda r: {"status": 200, "body": {"Responses": {},
                                                                     "UnprocessedKeys": r["RequestItems"]}})
     aliases = cache.batch_get_aliases(["show one", "nowhere", "never seen"])
-    assert aliases == {"show one": {"tmdb_id": 1, "fresh": True}, "nowhere": {"tmdb_id": None, "fresh": True}}
+    assert aliases == {"show one": ShowAlias(tmdb_id=1, fresh=True), "nowhere": ShowAlias(tmdb_id=None, fresh=True)}
 
 
 def test_batches_left_unprocessed_through_every_retry_fail_loudly(stores, monkeypatch):
@@ -214,5 +214,5 @@ def test_batches_left_unprocessed_through_every_retry_fail_loudly(stores, monkey
         cache.put_aliases([("a", 1)])
     edge.answer("BatchWriteItem", all_unprocessed)  # one throttled answer, then written
     cache.put_aliases([("a", 1), ("b", None)])
-    assert cache.get_alias("a") == {"tmdb_id": 1, "fresh": True}
+    assert cache.get_alias("a") == ShowAlias(tmdb_id=1, fresh=True)
     assert edge.calls["BatchWriteItem"] == show_cache_module.BATCH_ATTEMPTS + 2

@@ -3,6 +3,7 @@ hand-off when time runs low, and sessions that cannot succeed failing at once.""
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import boto3
 import pytest
@@ -112,8 +113,7 @@ def split_sensitive_history() -> list[dict]:
 
 def _decisions(sessions: SessionRepository, viewing: ViewingRepository, session_id: str) -> tuple:
     view = sessions.get(session_id)
-    kinds = sorted((str(i["show_key"]), str(i["kind"]), int(i.get("play_count") or len(i.get("plays", ()))))
-                   for i in viewing.items(session_id))
+    kinds = sorted((r.show_key, r.kind, r.plays) for r in viewing.records(session_id, as_of=date.today()))
     return (view.total_shows, view.total_chunks, view.item["activities"], view.item["rejected_rows"],
             view.item["movies"], view.item["date_format"], kinds)
 
@@ -153,4 +153,4 @@ def test_pages_are_stored_as_they_arrive_and_a_redelivered_part_resumes(env, san
     assert view.total_shows == 80
     # DELETE reaches the raw pages too: every record and every page
     assert viewing.delete_session("resume") == view.total_shows + view.item["movies"] + pages
-    assert viewing.items("resume") == [] and viewing.raw_page_numbers("resume") == set()
+    assert viewing.records("resume", as_of=date.today()) == [] and viewing.raw_page_numbers("resume") == set()

@@ -12,12 +12,14 @@ from tests.integration.test_tracker import export
 from tests.support.events import api_event, sqs_event
 from tests.support.handlers import FakeContext, load_handler
 from tests.support.queues import drain
+from tests.support.values import statistics
 from tvreport import env_keys
 from tvreport.clients.ai import TvPersonalityAI
 from tvreport.messages import ActivitiesRequest, AiStageRequest
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
+from tvreport.results import StageResult, StarSignResult
 from tvreport.session_model import Stage, State, result_attribute
 from tvreport.stages import ai_stages, query_activities
 from tvreport.stages.ai_stages import AiDeps
@@ -71,16 +73,16 @@ def test_a_late_ai_result_does_not_change_a_completed_report(moto_tables, sessio
 
     def ai_while_the_watchdog_completes() -> TvPersonalityAI:
         # The watchdog completes the session while the AI call is under way.
-        assert sessions.complete("done", {"n": 1}, partial=True)
+        assert sessions.complete("done", statistics(shows_watched=1), partial=True)
         return TvPersonalityAI(None)  # no key: the rules answer
 
     deps = AiDeps(sessions, ViewingRepository(moto_tables["viewing"], 1),
                   ShowCacheRepository(moto_tables["show_cache"], 30), ai=ai_while_the_watchdog_completes)
     ai_stages.handle(AiStageRequest(session_id="done", stage="star_sign"), deps)
     item = sessions.get_item("done")
-    assert item["state"] == "COMPLETED" and item["statistics"] == {"n": 1}
+    assert item["state"] == "COMPLETED" and item["statistics"]["showsWatched"] == 1
     assert "star_sign_result" not in item and "starsign_done_at" not in item
-    assert not sessions.store_ai_result("done", Stage.TV_BFF, {"available": False})
+    assert not sessions.store_ai_result("done", Stage.TV_BFF, StageResult(available=False))
 
 
 @pytest.fixture
@@ -118,11 +120,16 @@ def test_a_dead_lettered_slice_no_chain_got_past_fails_the_session(sessions, dea
 def test_completion_stores_the_rederived_star_sign_in_the_same_write(moto_tables):
     sessions = SessionRepository(moto_tables["sessions"], ttl_days=1)
     sessions.create("sign", source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97)
-    assert sessions.store_ai_result("sign", Stage.STAR_SIGN, {"source": "rules", "scoreQuip": "at the mark"})
-    assert sessions.complete("sign", {"n": 1}, star_sign={"source": "rules", "scoreQuip": "final"})
+    assert sessions.store_ai_result("sign", Stage.STAR_SIGN, sign("at the mark"))
+    assert sessions.complete("sign", statistics(shows_watched=1), star_sign=sign("final"))
     view = sessions.get("sign")
     assert view.state is State.COMPLETED
-    assert view.item[result_attribute(Stage.STAR_SIGN)]["scoreQuip"] == "final"
+    assert view.results[Stage.STAR_SIGN] == sign("final")
+    assert view.item[result_attribute(Stage.STAR_SIGN)]["score_quip"] == "final"  # stored by field name
     # an ended session takes no other star sign
-    assert not sessions.complete("sign", {"n": 1}, star_sign={"source": "rules", "scoreQuip": "late"})
-    assert sessions.get("sign").item[result_attribute(Stage.STAR_SIGN)]["scoreQuip"] == "final"
+    assert not sessions.complete("sign", statistics(shows_watched=1), star_sign=sign("late"))
+    assert sessions.get("sign").results[Stage.STAR_SIGN] == sign("final")
+
+
+def sign(score_quip: str) -> StarSignResult:
+    return StarSignResult(available=True, source="rules", score_quip=score_quip)

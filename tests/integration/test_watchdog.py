@@ -3,7 +3,7 @@ stalled sessions ended by the processed thresholds, each session isolated."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import boto3
 import pytest
@@ -14,6 +14,7 @@ from tvreport.repositories._dynamo import utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
+from tvreport.results import StageResult
 from tvreport.schema import FOLLOW_UPS
 from tvreport.session_model import Stage, State, active_shard, session_pk
 from tvreport.stages import chunk_waves
@@ -160,7 +161,7 @@ def test_a_lost_stream_record_leaves_nothing_undone(deps, clock):
     assert messages(deps, Stage.STAR_SIGN) == [{"session_id": "lost-record", "stage": "star_sign"}]
     # every follow-up result stored, their records lost too: the watchdog completes the session
     for spec in FOLLOW_UPS:
-        deps.sessions.store_ai_result("lost-record", spec.stage, {"available": False})
+        deps.sessions.store_ai_result("lost-record", spec.stage, StageResult(available=False))
     clock.now += timedelta(minutes=3)
     assert sweep(deps, STALL, now=clock.now)["acted"] == 1
     view = deps.sessions.get("lost-record")
@@ -194,7 +195,7 @@ def test_a_wave_whose_send_failed_is_sent_again_or_the_session_ends(deps, clock,
     repo.create("waves", source="gandalf", state=State.CRUNCHING_DATA, threshold_percent=97)
     for n in range(12):
         deps.viewing.add_plays("waves", f"show {n:02d}", title=f"Show {n:02d}", kind="show", plays={"2023-01-01||1"})
-    plan = chunk_waves.chunk_messages("waves", deps.viewing.items("waves"), chunk_size=2)
+    plan = chunk_waves.chunk_messages("waves", deps.viewing.records("waves", as_of=date.today()), chunk_size=2)
     repo.set_totals("waves", total_shows=12, total_chunks=len(plan), movies=0, activities=12, rejected=0)
     chunk_waves.start("waves", plan, wave_size=2, chunk_size=2, deps=deps.waves)
     assert [m["chunk_id"] for m in drain(deps.show_data_queue_url)] == [0, 1]

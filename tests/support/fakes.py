@@ -21,11 +21,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tvreport.records import CachedShow, ViewingRecord
+from tvreport.records import CachedShow, RtScores, ShowAlias, ViewingRecord
 from tvreport.repositories._dynamo import expires_at, iso, utc_now
 from tvreport.repositories.protocols import SessionStore, ShowCacheStore, ViewingStore
 from tvreport.repositories.sessions import TOMBSTONE_TTL, ClientTokenReused, SessionRepository
-from tvreport.repositories.show_cache import RT_SCORED, ShowCacheRepository, show_id, to_show
+from tvreport.repositories.show_cache import ShowCacheRepository, rt_fields, show_id, to_alias, to_show
 from tvreport.repositories.viewing import (
     RAW_SUFFIX,
     Activity,
@@ -34,6 +34,7 @@ from tvreport.repositories.viewing import (
     summarize_plays,
     to_record,
 )
+from tvreport.results import StageResult, StarSignResult
 from tvreport.session_model import (
     COUNTER_PREFIX,
     DELETED_STATE,
@@ -50,6 +51,7 @@ from tvreport.session_model import (
     session_pk,
     shard_value,
 )
+from tvreport.stats import ViewingStatistics
 
 ITEM_LIMIT_BYTES = 400 * 1024  # DynamoDB's item size limit (approximated here by the JSON size)
 
@@ -169,13 +171,13 @@ class FakeSessions:
                                                    "failure_detail": detail[:500], "ended_at": iso(self._clock())},
                                       remove=["active"])
 
-    def complete(self, session_id: str, statistics: dict[str, Any], partial: bool = False,
-                 star_sign: dict[str, Any] | None = None) -> bool:
+    def complete(self, session_id: str, statistics: ViewingStatistics, partial: bool = False,
+                 star_sign: StarSignResult | None = None) -> bool:
         now = iso(self._clock())
-        values: dict[str, Any] = {"state": State.COMPLETED.value, "statistics": statistics,
+        values: dict[str, Any] = {"state": State.COMPLETED.value, "statistics": statistics.to_dict(),
                                   "report_partial": partial, "completed_at": now, "ended_at": now}
         if star_sign is not None:
-            values[result_attribute(Stage.STAR_SIGN)] = star_sign
+            values[result_attribute(Stage.STAR_SIGN)] = star_sign.stored()
         return self._update_crunching(session_id, values, remove=["active"])
 
     def cancel(self, session_id: str, by: str = "an operator") -> bool:
@@ -243,10 +245,10 @@ class FakeSessions:
     def mark_trigger_sent(self, session_id: str, stage: Stage) -> bool:
         return self._update_crunching(session_id, {f"{TRIGGER_FLAG[stage]}_sent_at": iso(self._clock())})
 
-    def store_ai_result(self, session_id: str, stage: Stage, result: dict[str, Any]) -> bool:
+    def store_ai_result(self, session_id: str, stage: Stage, result: StageResult) -> bool:
         flag = TRIGGER_FLAG[stage]
         now = iso(self._clock())
-        return self._update_crunching(session_id, {result_attribute(stage): result, f"{flag}_done_at": now,
+        return self._update_crunching(session_id, {result_attribute(stage): result.stored(), f"{flag}_done_at": now,
                                                    "progress_at": now},
                                       unless=lambda item: f"{flag}_done_at" in item)
 
@@ -350,9 +352,6 @@ class FakeViewing:
     def raw_page_numbers(self, session_id: str) -> set[int]:
         return {int(item["page"]) for item in self._partition(session_id + RAW_SUFFIX)}
 
-    def items(self, session_id: str) -> list[dict[str, Any]]:
-        return self._partition(session_id)
-
     def records(self, session_id: str, as_of: date) -> list[ViewingRecord]:
         return [to_record(item, as_of) for item in self._partition(session_id)]
 
@@ -386,14 +385,11 @@ class FakeShowCache:
         ids = sorted(int(i["tmdb_id"]) for i in self.stored.values() if i.get("imdb_id") == imdb_id)
         return self.get(ids[0]) if ids else None
 
-    def get_alias(self, show_key: str) -> dict[str, Any] | None:
+    def get_alias(self, show_key: str) -> ShowAlias | None:
         item = self.stored.get(f"alias#{show_key}")
-        if not item:
-            return None
-        tmdb_id = item.get("tmdb_id")
-        return {"tmdb_id": int(tmdb_id) if tmdb_id is not None else None, "fresh": self.is_fresh(item.get("fetched_at"))}
+        return to_alias(item, self.is_fresh(item.get("fetched_at"))) if item else None
 
-    def batch_get_aliases(self, show_keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def batch_get_aliases(self, show_keys: Iterable[str]) -> dict[str, ShowAlias]:
         return {key: alias for key in set(show_keys) if (alias := self.get_alias(key)) is not None}
 
     def put_alias(self, show_key: str, tmdb_id: int | None) -> None:
@@ -413,18 +409,11 @@ class FakeShowCache:
         item = self.stored.setdefault(show_id(show.tmdb_id), {"show_id": show_id(show.tmdb_id)})
         item.update({**values, "fetched_at": iso(utc_now())})
 
-    def update_rotten_tomatoes(self, tmdb_id: int, scores: dict[str, Any] | None) -> None:
+    def update_rotten_tomatoes(self, tmdb_id: int, scores: RtScores | None) -> None:
         item = self.stored.get(show_id(tmdb_id))
         if item is None:
             raise condition_failed("UpdateItem")
-        present: dict[str, Any] = {"rt_checked_at": iso(utc_now())}
-        for key in ("url", "critics_score", "audience_score", "critics_reviews", "certified"):
-            value = (scores or {}).get(key)
-            if value is not None:
-                present[f"rt_{key}"] = value
-        scored = scores is not None and (present.keys() & {"rt_critics_score", "rt_audience_score"})
-        present["rt_outcome"] = RT_SCORED if scored else ("unscored" if scores is not None else "not_found")
-        item.update(_stored(present))
+        item.update(_stored(rt_fields(scores, iso(utc_now()))))  # the attributes the real one sets
 
 
 # mypy holds each fake (and each real repository) to its Protocol.

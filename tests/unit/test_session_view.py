@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tvreport.results import BffResult, StarSignResult
 from tvreport.session_model import SessionView, Stage, Trigger, Waves
 
 ITEM = {
@@ -15,7 +16,9 @@ ITEM = {
     "wave_size": Decimal(10), "chunk_size": Decimal(50), "waves_claimed": Decimal(1), "waves_sent": Decimal(1),
     "starsign_requested_at": "2026-12-01T10:03:00Z", "starsign_send_attempts": Decimal(2),
     "starsign_next_send_at": "2026-12-01T10:07:00Z",
-    "star_sign_result": {"available": True, "score": Decimal("84.5")},
+    # as stored before results were stored by field name: camelCase, still read the same
+    "star_sign_result": {"available": True, "starSign": "Leo", "scoreQuip": "84.5% fresh", "source": "rules"},
+    "tv_bff_result": {"available": True, "show": "Dark", "tmdb_id": Decimal(70523), "character": "Jonas"},
     "statistics": {"showsWatched": Decimal(3), "averageRtScore": {"score": Decimal("84.9")}},
     "report_partial": True,
 }
@@ -29,7 +32,9 @@ def test_every_attribute_code_reads_is_a_typed_plain_field():
     assert view.triggers[Stage.STAR_SIGN] == Trigger(requested_at="2026-12-01T10:03:00Z", send_attempts=2,
                                                      next_send_at="2026-12-01T10:07:00Z")
     assert view.triggers[Stage.TV_BFF] == Trigger()
-    assert view.results == {Stage.TV_BFF: None, Stage.STAR_SIGN: {"available": True, "score": 84.5}}
+    assert view.results == {
+        Stage.TV_BFF: BffResult(available=True, show="Dark", tmdb_id=70523, character="Jonas"),
+        Stage.STAR_SIGN: StarSignResult(available=True, star_sign="Leo", score_quip="84.5% fresh", source="rules")}
     assert view.statistics == {"showsWatched": 3, "averageRtScore": {"score": 84.9}}
     assert isinstance(view.statistics["showsWatched"], int)
     assert view.report_partial and view.start_sent

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from tvreport import api_models, messages, schema
+from tvreport.api_models import session_document
 from tvreport.messages import AiStageRequest
 from tvreport.progress import decide, stage_percentages
+from tvreport.results import StageResult
 from tvreport.schema import FOLLOW_UPS, STAGES, Stage, StageSpec, Trigger
-from tvreport.session_api import session_document
 from tvreport.session_model import ChunkCounters, SessionView
 from tvreport.settings import ConfigError, TriggerSettings
 from tvreport.stages import dead_letters, watchdog
@@ -97,9 +98,9 @@ def test_the_session_document_names_every_stage_by_its_label_in_order() -> None:
 class RecordingSessions:
     """Only what dead_letters calls for a follow-up stage's message."""
 
-    stored: list[tuple[str, Stage, dict[str, Any]]] = field(default_factory=list)
+    stored: list[tuple[str, Stage, StageResult]] = field(default_factory=list)
 
-    def store_ai_result(self, session_id: str, stage: Stage, result: dict[str, Any]) -> bool:
+    def store_ai_result(self, session_id: str, stage: Stage, result: StageResult) -> bool:
         self.stored.append((session_id, stage, result))
         return True
 
@@ -110,7 +111,8 @@ def test_every_follow_up_is_dead_letter_accounted(spec: StageSpec) -> None:
     deps = dead_letters.DeadLetterDeps(sessions, {"arn:dlq": spec.stage})  # type: ignore[arg-type]
     body = AiStageRequest(session_id="s1", stage=spec.stage).model_dump_json()
     dead_letters.handle(body, "arn:dlq", deps)
-    assert sessions.stored == [("s1", spec.stage, {"available": False, "reason": "STAGE_FAILED"})]
+    assert sessions.stored == [("s1", spec.stage, StageResult(available=False, reason="STAGE_FAILED"))]
+    assert sessions.stored[0][2].api() == {"available": False, "reason": "STAGE_FAILED"}
 
 
 def test_an_ai_request_names_only_a_follow_up_stage() -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,10 @@ from local.deploy import DeployedStack
 from local.moto_aws import MotoAws
 from ops.cli import EXIT_AWS_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from tests.integration.ops.conftest import CHUNK_SIZE, STACK_NAME
+from tests.support.values import statistics
 from tvreport import progress, publisher
 from tvreport.messages import RtChunk, ShowChunk
-from tvreport.records import CachedShow
+from tvreport.records import CachedShow, RtScores
 from tvreport.repositories._dynamo import iso, utc_now
 from tvreport.repositories.sessions import SessionRepository
 from tvreport.repositories.show_cache import ShowCacheRepository
@@ -70,8 +72,8 @@ class Driver:
                                    plays={f"2024-01-{n + 1:02d}||1"}, imdb_id=imdb)
             self.cache.put_show(CachedShow(tmdb_id=9000 + n, name=f"Show {n:02d}", first_air_year=2020,
                                            imdb_id=imdb, fetched_at=iso(utc_now())))
-            self.cache.update_rotten_tomatoes(9000 + n, {"critics_score": 80 + n, "audience_score": 70})
-        messages = chunk_messages(session_id, self.viewing.items(session_id), CHUNK_SIZE)
+            self.cache.update_rotten_tomatoes(9000 + n, RtScores(critics_score=80 + n, audience_score=70))
+        messages = chunk_messages(session_id, self.viewing.records(session_id, as_of=date.today()), CHUNK_SIZE)
         self.sessions.set_totals(session_id, total_shows=SHOWS, total_chunks=len(messages), movies=0,
                                  activities=SHOWS, rejected=0)
         publisher.send(self.url("QueryShowData"), messages)
@@ -249,7 +251,7 @@ def test_retry_failed_refuses_an_ended_session(driver: Driver, capsys) -> None:
     session_id = driver.new_session()
     (one,) = driver.run_show_data(skip_chunks=(1,))
     driver.dead_letter(one, record=True)
-    driver.sessions.complete(session_id, {"showsWatched": SHOWS}, partial=True)
+    driver.sessions.complete(session_id, statistics(shows_watched=SHOWS), partial=True)
     before = driver.counters(session_id)
 
     code, doc = ops(driver.moto, "retry-failed", session_id, capsys=capsys)

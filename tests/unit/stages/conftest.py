@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.support.fakes import FakeSessions, FakeShowCache, FakeViewing
-from tvreport.records import CachedShow, CastMember
+from tvreport.records import CachedShow, CastMember, RtScores
 from tvreport.session_model import Stage, State
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ class World:
                critics: int | None = None, imdb_id: str | None = None) -> CachedShow:
         self.cache.put_show(CachedShow(tmdb_id=tmdb_id, name=name, genres=genres, cast=cast or [], imdb_id=imdb_id))
         if critics is not None:
-            self.cache.update_rotten_tomatoes(tmdb_id, {"critics_score": critics, "audience_score": critics})
+            self.cache.update_rotten_tomatoes(tmdb_id, RtScores(critics_score=critics, audience_score=critics))
         show = self.cache.get(tmdb_id)
         assert show is not None
         return show

@@ -4,9 +4,11 @@ that ended or is gone gets no result."""
 from __future__ import annotations
 
 from tests.unit.stages.conftest import World
+from tvreport.ai_rules import STAR_SIGNS
 from tvreport.clients.ai import TvPersonalityAI
 from tvreport.messages import AiStageRequest
 from tvreport.records import CachedShow, CastMember
+from tvreport.results import BffResult, StarSignResult
 from tvreport.session_model import Stage, result_attribute
 from tvreport.stages import ai_stages
 
@@ -32,9 +34,12 @@ def test_the_bff_is_a_character_of_the_most_watched_show_with_cast_stored_once(w
 
     ai_stages.handle(request, deps(world))
 
-    result = world.item()[result_attribute(Stage.TV_BFF)]
-    assert result == {"available": True, "show": "Dark", "tmdbId": 70523, "character": "Jonas Kahnwald",
+    result = world.item()[result_attribute(Stage.TV_BFF)]  # stored by field name
+    assert result == {"available": True, "show": "Dark", "tmdb_id": 70523, "character": "Jonas Kahnwald",
                       "actor": "Louis Hofmann", "quip": result["quip"], "source": "rules"}
+    read = world.sessions.get(session_id).results[Stage.TV_BFF]
+    assert isinstance(read, BffResult) and read.character == "Jonas Kahnwald"
+    assert list(read.api()) == ["available", "show", "tmdbId", "character", "actor", "quip", "source"]
     assert Stage.TV_BFF in world.sessions.get(session_id).done
     stored = world.item()
     world.cache.put_show(CachedShow(tmdb_id=70523, name="Dark", cast=CAST[1:]))  # would pick Martha
@@ -55,7 +60,11 @@ def test_the_star_sign_is_picked_from_genres_and_scores(world: World) -> None:
     ai_stages.handle(AiStageRequest(session_id=session_id, stage="star_sign"), deps(world))
     result = world.item()[result_attribute(Stage.STAR_SIGN)]
     assert result["available"] is True and result["source"] == "rules"
-    assert {"starSign", "personality", "starSignQuip"} <= result.keys()
+    assert {"star_sign", "personality", "star_sign_quip"} <= result.keys()
+    read = world.sessions.get(session_id).results[Stage.STAR_SIGN]
+    assert isinstance(read, StarSignResult) and read.star_sign in STAR_SIGNS
+    assert list(read.api()) == ["available", "starSign", "personality", "starSignQuip", "personalityQuip",
+                                "genresQuip", "scoreQuip", "source"]
     assert Stage.STAR_SIGN in world.sessions.get(session_id).done
     assert Stage.TV_BFF not in world.sessions.get(session_id).done
 

@@ -12,6 +12,7 @@ from tests.unit.stages.conftest import World
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
+from tvreport.records import ShowAlias
 from tvreport.session_model import State
 from tvreport.stages import crawl_rotten_tomatoes, query_show_data
 
@@ -127,7 +128,7 @@ def test_a_title_tmdb_does_not_know_is_remembered_as_not_found(world: World) -> 
                                                         "total_results": 0}))
     ref = ShowRef(show_key="nothing like it", title="Nothing Like It")
     assert query_show_data.resolve(ref, show_data_deps(world, tmdb)) is None
-    assert world.cache.get_alias("nothing like it") == {"tmdb_id": None, "fresh": True}
+    assert world.cache.get_alias("nothing like it") == ShowAlias(tmdb_id=None, fresh=True)
     assert [r.url.path for r in tmdb.requests] == ["/3/search/tv"]
     # An IMDB-id lookup speaks only for that id, never for the bare title.
     assert query_show_data.alias_key(ShowRef(show_key="x", title="X", imdb_id="tt1")) == "imdb#tt1"

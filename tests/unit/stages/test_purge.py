@@ -25,10 +25,10 @@ def test_an_old_tombstone_is_purged_whole_and_a_recent_one_waits(world: World) -
     purged = purge.sweep_deleted(world.sessions, world.viewing, now=T0 + purge.PURGE_AFTER + timedelta(seconds=1))
 
     assert purged == 1
-    assert world.sessions.get_item("old") is None and world.viewing.items("old") == []
+    assert world.sessions.get_item("old") is None and world.viewing.records("old", as_of=T0.date()) == []
     assert world.sessions.token_session("tok", "d") is None and world.sessions.ledger("old") == []
     assert world.sessions.get_item("recent")["state"] == "DELETED"
-    assert len(world.viewing.items(live)) == 1 and world.sessions.get(live) is not None
+    assert len(world.viewing.records(live, as_of=T0.date())) == 1 and world.sessions.get(live) is not None
 
 
 def test_purge_session_keeps_the_tombstone_unless_told(world: World) -> None:

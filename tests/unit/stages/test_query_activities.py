@@ -61,7 +61,8 @@ def test_a_history_over_the_show_cap_fails_after_storing_its_records(world: Worl
     history = page("Dark: Season 1: Secrets", "Lupin: Part 1: Chapter 1", "Heat")
     query_activities.handle(request, never, deps(world, gandalf=lambda _: history, max_shows=1))
     assert failure(world) == ("TOO_MANY_SHOWS", "2 distinct shows; a session may have at most 1")
-    assert sorted(i["show_key"] for i in world.viewing.items(session_id)) == ["dark", "lupin", "movie:heat"]
+    records = world.viewing.records(session_id, as_of=world.now.date())
+    assert sorted(r.show_key for r in records) == ["dark", "lupin", "movie:heat"]
     assert world.viewing.raw_page_numbers(session_id) == {1}
     assert world.item()["activity_pages_done"] == 1 and world.item()["date_format"] == "%d/%m/%Y"
     assert "total_chunks" not in world.item()  # never split: nothing was sent

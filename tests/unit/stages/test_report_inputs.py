@@ -25,12 +25,13 @@ def test_inputs_are_the_records_as_of_the_session_day_and_their_matched_shows(wo
     assert inputs.statistics().episodes_watched == 6
 
 
-def test_chunks_are_rebuilt_the_same_from_the_viewing_items(world: World) -> None:
+def test_chunks_are_rebuilt_the_same_from_the_viewing_records(world: World) -> None:
     session_id = world.crunching()
     for key in ("c", "a", "b"):
         world.watched(session_id, key, key.upper(), None, episodes=1)
     world.viewing.put_record(session_id, "movie:heat", title="Heat", kind="movie", plays={"2024-06-01||Heat"})
-    chunks = chunk_waves.chunk_messages(session_id, world.viewing.items(session_id), chunk_size=2)
+    records = world.viewing.records(session_id, as_of=world.now.date())
+    chunks = chunk_waves.chunk_messages(session_id, records, chunk_size=2)
     assert [[s.show_key for s in c.shows] for c in chunks] == [["a", "b"], ["c"]]  # series only, in key order
     assert [c.chunk_id for c in chunks] == [0, 1]
-    assert chunk_waves.chunk_messages(session_id, list(reversed(world.viewing.items(session_id))), 2) == chunks
+    assert chunk_waves.chunk_messages(session_id, list(reversed(records)), 2) == chunks

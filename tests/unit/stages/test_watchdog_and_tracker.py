@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from tests.unit.stages.conftest import T0, World
 from tvreport.records import CastMember
+from tvreport.results import StageResult
 from tvreport.schema import FOLLOW_UPS
 from tvreport.session_model import META_SK, Stage, State
 from tvreport.stages import chunk_waves, tracker, watchdog
@@ -36,7 +37,7 @@ def a_finished_session(world: World) -> str:
     world.count_both(session_id, 0, done=1)
     both_ai_stages_sent(world, session_id)
     for stage in FOLLOW_UP_STAGES:
-        world.sessions.store_ai_result(session_id, stage, {"available": True, "source": "openai"})
+        world.sessions.store_ai_result(session_id, stage, StageResult(available=True))
     return session_id
 
 
@@ -109,7 +110,8 @@ def test_a_wave_claimed_elsewhere_is_not_sent_again(world: World) -> None:
     assert chunk_waves.resend(view, deps(world).waves) is False  # and nothing is unsent
     for key in ("a", "b", "c"):
         world.watched(session_id, key, key.upper(), None, episodes=1)
-    plan = chunk_waves.chunk_messages(session_id, world.viewing.items(session_id), chunk_size=1)
+    plan = chunk_waves.chunk_messages(session_id, world.viewing.records(session_id, as_of=world.now.date()),
+                                      chunk_size=1)
     # A redelivered split: wave 0 is claimed and sent, so nothing is sent (a send would
     # reach for SQS, which the unit tier has not got).
     chunk_waves.start(session_id, plan, wave_size=10, chunk_size=1, deps=deps(world).waves)

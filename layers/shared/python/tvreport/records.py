@@ -1,11 +1,12 @@
-"""Domain records stored in DynamoDB (the repositories map items <-> records)."""
+"""Domain records stored in DynamoDB: the repositories build them from items and
+take them (or typed values) to write; no caller reads an item's attribute names."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
 
-@dataclass
+@dataclass(frozen=True)
 class ViewingRecord:
     """One show (or movie) in one session's history."""
 
@@ -22,6 +23,30 @@ class ViewingRecord:
     tmdb_id: int | None = None  # set by queryShowData when TMDB matched
     # "YYYY-MM" -> plays that month (the report's episodes-per-month chart)
     plays_by_month: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShowAlias:
+    """What a title (or an IMDB id) was last looked up as: a TMDB id, or None for "not on TMDB"."""
+
+    tmdb_id: int | None
+    fresh: bool  # looked up within the cache's maximum age
+
+
+@dataclass(frozen=True)
+class RtScores:
+    """What a Rotten Tomatoes page says (any field may be missing)."""
+
+    critics_score: int | None = None
+    audience_score: int | None = None
+    critics_reviews: int | None = None
+    audience_reviews: int | None = None  # a banded count ("10,000+ Ratings") gives its lower bound
+    certified: bool | None = None  # Certified Fresh
+    url: str | None = None  # set by the client
+
+    @property
+    def has_score(self) -> bool:
+        return self.critics_score is not None or self.audience_score is not None
 
 
 @dataclass

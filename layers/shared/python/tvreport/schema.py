@@ -11,7 +11,8 @@ A stage's names, each spelled here only:
 - `label`: the API's name for it (GET /sessions/{id} `stages`);
 - `counter_prefix` (chunked stages): `<prefix>_shows_done`, `<prefix>_chunks_failed`, ...;
 - `trigger_flag` (follow-up stages): `<flag>_requested_at`, `_sent_at`, `_done_at`, ...;
-- `result_attribute` (follow-up stages): where its result is stored, `<value>_result`;
+- `result_attribute` (follow-up stages): where its result is stored, `<value>_result`,
+  and `result_type` the model it is stored and read as (tvreport.results);
 - `queue_url_key`: the environment variable holding its queue's URL;
 - `upstream`: the outside service it calls (the stack gives it that service's URL,
   secret and rate limits).
@@ -27,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
+
+from tvreport.results import BffResult, StageResult, StarSignResult
 
 
 class Stage(str, Enum):
@@ -60,6 +63,7 @@ class StageSpec:
     # The outside service it calls, as the stack wires it (URL, secret, rate limits)
     # and the metrics name it: "gandalf", "tmdb", "rottentomatoes", "openai"; None: none.
     upstream: str | None = None
+    result_type: type[StageResult] = StageResult  # follow-up stages: what its result holds
 
     def __post_init__(self) -> None:
         if (self.trigger_flag is None) != (self.trigger is None) or (self.trigger_flag is None) != (
@@ -95,10 +99,10 @@ _SPECS = (
               counter_prefix="rt", queue_env="CRAWL_RT_QUEUE_URL", upstream="rottentomatoes"),
     StageSpec(Stage.TV_BFF, folder="tv_bff", label="tvBFF", trigger_flag="tvbff",
               trigger=Trigger.SHOW_DATA_COMPLETE, required_before_completed=True, report_key="tvBff",
-              upstream="openai"),
+              upstream="openai", result_type=BffResult),
     StageSpec(Stage.STAR_SIGN, folder="star_sign_picker", label="starSignPicker", trigger_flag="starsign",
               trigger=Trigger.THRESHOLD, required_before_completed=True, report_key="starSign",
-              upstream="openai"),
+              upstream="openai", result_type=StarSignResult),
 )
 
 # In pipeline order (the API's `stages` object and the stack's queues keep it).

@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from tvreport.results import StageResult
 from tvreport.schema import (
     CHUNKED,
     FOLLOW_UPS,
@@ -71,6 +72,10 @@ def shard_value(shard: int) -> str:
 
 def ledger_sk(stage: Stage, chunk_id: int) -> str:
     return f"CHUNK#{stage.value}#{chunk_id:05d}"
+
+
+def _result(result_type: type[StageResult], stored: Any) -> StageResult | None:
+    return None if stored is None else result_type.model_validate(from_dynamo(stored))
 
 
 def _int(item: Mapping[str, Any], key: str) -> int:
@@ -140,7 +145,7 @@ class SessionView:
     rejected_rows: int | None = None
     triggers: Mapping[Stage, Trigger] = field(default_factory=dict)
     waves: Waves = Waves()
-    results: Mapping[Stage, dict[str, Any] | None] = field(default_factory=dict)  # follow-up results, plain
+    results: Mapping[Stage, StageResult | None] = field(default_factory=dict)  # follow-up results, typed
     statistics: Mapping[str, Any] = field(default_factory=dict)  # the final report's, plain
     report_partial: bool = False
     client_token: str | None = None
@@ -207,7 +212,7 @@ class SessionView:
             triggers={stage: trigger(flag) for stage, flag in TRIGGER_FLAG.items()},
             waves=Waves(_int(item, "wave_size"), _int(item, "chunk_size"), _int(item, "waves_claimed"),
                         _int(item, "waves_sent")),
-            results={spec.stage: from_dynamo(item.get(spec.result_attribute)) for spec in FOLLOW_UPS},
+            results={spec.stage: _result(spec.result_type, item.get(spec.result_attribute)) for spec in FOLLOW_UPS},
             statistics=from_dynamo(item.get("statistics") or {}),
             report_partial=bool(item.get("report_partial")),
             client_token=item.get("client_token"),

@@ -2,6 +2,7 @@
 Politely rate limited (see http.RATE_LIMITS_PER_SECOND) with an honest User-Agent."""
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import httpx
@@ -90,9 +91,7 @@ class RottenTomatoesClient:
         """Scores of a page. Only the configured host is crawled: an absolute link from
         a search page is followed by its path."""
         url = self.page_url(url_or_path)
-        scores = self._upstream.call("GET", url, _scores)
-        scores.url = url
-        return scores
+        return replace(self._upstream.call("GET", url, _scores), url=url)
 
     def find_scores(self, title: str, first_air_year: int | None, cast: list[str]) -> RtScores | None:
         """None when no series matches (or its page is gone); otherwise its scores,

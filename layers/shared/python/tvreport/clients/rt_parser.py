@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from tvreport.clients.http import record_metric
 from tvreport.observability import logger
+from tvreport.records import RtScores as RtScores  # re-exported: a domain record, parsed here
 
 _DIGITS = re.compile(r"\d[\d,]*")
 _GROUP_MEDIA_TYPES = {"tvseries": "tv", "tv": "tv", "movie": "movie", "movies": "movie"}
@@ -40,20 +41,6 @@ class RtSearchResult:
     @property
     def year(self) -> int | None:
         return self.start_year or self.release_year
-
-
-@dataclass
-class RtScores:
-    critics_score: int | None = None
-    audience_score: int | None = None
-    critics_reviews: int | None = None
-    audience_reviews: int | None = None  # a banded count ("10,000+ Ratings") gives its lower bound
-    certified: bool | None = None  # Certified Fresh
-    url: str | None = None  # set by the client
-
-    @property
-    def has_score(self) -> bool:
-        return self.critics_score is not None or self.audience_score is not None
 
 
 def to_int(value: Any) -> int | None:
@@ -176,9 +163,8 @@ def read_scores_with_sources(html: str) -> tuple[RtScores, list[str]]:
         if partial is None:
             continue
         found.append(name)
-        for score_field in fields(RtScores):
-            if getattr(merged, score_field.name) is None:
-                setattr(merged, score_field.name, getattr(partial, score_field.name))
+        merged = replace(merged, **{f.name: getattr(partial, f.name) for f in fields(RtScores)
+                                    if getattr(merged, f.name) is None})
     if not found:
         record_metric("RtMarkupUnknown")
         logger.warning("rt page without any known score markup")

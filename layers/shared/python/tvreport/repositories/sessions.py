@@ -29,6 +29,7 @@ from tvreport.repositories._dynamo import (
     to_dynamo,
     utc_now,
 )
+from tvreport.results import StageResult, StarSignResult
 from tvreport.schema import ACTIVE_SESSIONS_INDEX, CHUNKED, TTL_ATTRIBUTE
 from tvreport.session_model import (
     ACTIVE_SHARDS,
@@ -47,6 +48,7 @@ from tvreport.session_model import (
     session_pk,
     shard_value,
 )
+from tvreport.stats import ViewingStatistics
 
 __all__ = ["ACTIVE_INDEX", "SessionGone", "SessionRepository"]
 
@@ -247,14 +249,18 @@ class SessionRepository:
             count(SESSIONS_FAILED)
         return failed
 
-    def complete(self, session_id: str, statistics: dict[str, Any], partial: bool = False,
-                 star_sign: dict[str, Any] | None = None) -> bool:
+    def complete(self, session_id: str, statistics: ViewingStatistics, partial: bool = False,
+                 star_sign: StarSignResult | None = None) -> bool:
         """COMPLETED with the final statistics (and, if given, the star sign re-derived
-        from them), in one conditional write."""
-        values: dict[str, Any] = {":completed": State.COMPLETED.value, ":stats": statistics, ":partial": partial}
+        from them), in one conditional write. The statistics are stored as the report
+        shows them (camelCase JSON) and passed through: read back through the model,
+        whole-number scores and percents would come out as 50.0, not 50."""
+        values: dict[str, Any] = {":completed": State.COMPLETED.value, ":stats": statistics.to_dict(),
+                                  ":partial": partial}
         star_sign_set = ""
         if star_sign is not None:
-            star_sign_set, values[":star_sign"] = f", {result_attribute(Stage.STAR_SIGN)} = :star_sign", star_sign
+            star_sign_set = f", {result_attribute(Stage.STAR_SIGN)} = :star_sign"
+            values[":star_sign"] = star_sign.stored()
         completed = self._update_crunching(
             session_id, "SET #state = :completed, statistics = :stats, report_partial = :partial, "
             f"completed_at = :now, ended_at = :now{star_sign_set} REMOVE active", values)
@@ -331,13 +337,14 @@ class SessionRepository:
         flag = TRIGGER_FLAG[stage]
         return self._update_crunching(session_id, f"SET {flag}_sent_at = :now", {})
 
-    def store_ai_result(self, session_id: str, stage: Stage, result: dict[str, Any]) -> bool:
+    def store_ai_result(self, session_id: str, stage: Stage, result: StageResult) -> bool:
         """Write an AI stage's result once, while the session crunches; a second message
         (or a late one, after the session is COMPLETED or FAILED) changes nothing."""
         flag = TRIGGER_FLAG[stage]
         return self._update_crunching(session_id, f"SET {result_attribute(stage)} = :result, {flag}_done_at = :now, "
                                       "progress_at = :now",
-                                      {":result": result}, extra_condition=f"attribute_not_exists({flag}_done_at)")
+                                      {":result": result.stored()},
+                                      extra_condition=f"attribute_not_exists({flag}_done_at)")
 
     # -- chunk waves (tvreport.waves) ------------------------------------------------
     def claim_wave(self, session_id: str, wave: int, *, wave_size: int, chunk_size: int) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from tvreport import aws
-from tvreport.records import CachedShow, CastMember
+from tvreport.records import CachedShow, CastMember, RtScores, ShowAlias
 from tvreport.repositories._dynamo import from_dynamo, iso, to_dynamo, utc_now
 from tvreport.schema import BY_IMDB_INDEX
 
@@ -72,8 +72,8 @@ class ShowCacheRepository:
         items = self._batch_get_items([show_id(i) for i in set(tmdb_ids)])
         return {show.tmdb_id: show for show in map(to_show, items.values())}
 
-    def batch_get_aliases(self, show_keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """get_alias for many keys at once: {show_key: {"tmdb_id", "fresh"}} for those seen."""
+    def batch_get_aliases(self, show_keys: Iterable[str]) -> dict[str, ShowAlias]:
+        """get_alias for many keys at once, for those seen."""
         items = self._batch_get_items([f"alias#{key}" for key in set(show_keys)])
         return {sid.removeprefix("alias#"): self._alias(item) for sid, item in items.items()}
 
@@ -102,15 +102,13 @@ class ShowCacheRepository:
         items = page.get("Items", [])
         return self.get(int(items[0]["tmdb_id"])) if items else None
 
-    def get_alias(self, show_key: str) -> dict[str, Any] | None:
-        """{"tmdb_id": int | None, "fresh": bool} for a title seen before, else None."""
+    def get_alias(self, show_key: str) -> ShowAlias | None:
+        """What a title seen before was looked up as, else None."""
         item = self._table.get_item(Key={"show_id": f"alias#{show_key}"}).get("Item")
         return self._alias(item) if item else None
 
-    def _alias(self, item: dict[str, Any]) -> dict[str, Any]:
-        tmdb_id = item.get("tmdb_id")
-        return {"tmdb_id": int(tmdb_id) if tmdb_id is not None else None,
-                "fresh": self.is_fresh(item.get("fetched_at"))}
+    def _alias(self, item: dict[str, Any]) -> ShowAlias:
+        return to_alias(item, self.is_fresh(item.get("fetched_at")))
 
     def put_alias(self, show_key: str, tmdb_id: int | None) -> None:
         self._table.put_item(Item=_alias_item(show_key, tmdb_id))
@@ -146,21 +144,37 @@ class ShowCacheRepository:
             ExpressionAttributeValues=to_dynamo({":tmdb_id": show.tmdb_id, **{f":{k}": v for k, v in values.items()}}),
         )
 
-    def update_rotten_tomatoes(self, tmdb_id: int, scores: dict[str, Any] | None) -> None:
-        """Record a crawl that got an answer: the fields it found are set and its outcome
-        stamped. Nothing is ever removed: a miss (or a page without a score) keeps the
-        scores an earlier crawl found; a failed crawl is not recorded at all."""
-        present: dict[str, Any] = {"rt_checked_at": iso(utc_now())}
-        for key in ("url", "critics_score", "audience_score", "critics_reviews", "certified"):
-            value = (scores or {}).get(key)
-            if value is not None:
-                present[f"rt_{key}"] = value
-        scored = scores is not None and (present.keys() & {"rt_critics_score", "rt_audience_score"})
-        present["rt_outcome"] = RT_SCORED if scored else ("unscored" if scores is not None else "not_found")
+    def update_rotten_tomatoes(self, tmdb_id: int, scores: RtScores | None) -> None:
+        """Record a crawl that got an answer (None: no series page): the fields it found
+        are set and its outcome stamped. Nothing is ever removed: a miss (or a page
+        without a score) keeps the scores an earlier crawl found; a failed crawl is not
+        recorded at all."""
+        present = rt_fields(scores, iso(utc_now()))
         self._table.update_item(Key={"show_id": show_id(tmdb_id)},
                                 UpdateExpression="SET " + ", ".join(f"{k} = :{k}" for k in present),
                                 ConditionExpression="attribute_exists(show_id)",
                                 ExpressionAttributeValues=to_dynamo({f":{k}": v for k, v in present.items()}))
+
+
+# The RtScores fields the cache keeps, each stored as rt_<field>.
+RT_CACHED_FIELDS = ("url", "critics_score", "audience_score", "critics_reviews", "certified")
+
+
+def rt_fields(scores: RtScores | None, checked_at: str) -> dict[str, Any]:
+    """The show item's attributes a crawl's answer sets (the fields it found, its outcome)."""
+    present: dict[str, Any] = {"rt_checked_at": checked_at}
+    for name in RT_CACHED_FIELDS:
+        value = getattr(scores, name) if scores is not None else None
+        if value is not None:
+            present[f"rt_{name}"] = value
+    outcome = "not_found" if scores is None else (RT_SCORED if scores.has_score else "unscored")
+    present["rt_outcome"] = outcome
+    return present
+
+
+def to_alias(item: dict[str, Any], fresh: bool) -> ShowAlias:
+    tmdb_id = item.get("tmdb_id")
+    return ShowAlias(tmdb_id=int(tmdb_id) if tmdb_id is not None else None, fresh=fresh)
 
 
 def _alias_item(show_key: str, tmdb_id: int | None) -> dict[str, Any]:

@@ -105,9 +105,6 @@ class ViewingRepository:
         return {int(item["page"]) for item in self._query(session_id + RAW_SUFFIX, projection="page")}
 
     # -- reading ---------------------------------------------------------------------
-    def items(self, session_id: str) -> list[dict[str, Any]]:
-        return self._query(session_id)
-
     def _query(self, partition: str, projection: str | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("session_id").eq(partition), "ConsistentRead": True}
@@ -121,7 +118,9 @@ class ViewingRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def records(self, session_id: str, as_of: date) -> list[ViewingRecord]:
-        return [to_record(item, as_of) for item in self.items(session_id)]
+        """The session's records, in show-key order; `as_of` is the day its "last 12
+        months" end (only episodes_last_year depends on it)."""
+        return [to_record(item, as_of) for item in self._query(session_id)]
 
     def delete_session(self, session_id: str) -> int:
         keys = [{"session_id": i["session_id"], "show_key": i["show_key"]}
@@ -152,7 +151,3 @@ def to_record(item: dict[str, Any], as_of: date) -> ViewingRecord:
         imdb_id=item.get("imdb_id"), tmdb_id=int(tmdb_id) if tmdb_id is not None else None,
         plays_by_month={str(month): int(n) for month, n in (item.get("plays_by_month") or {}).items()},
     )
-
-
-def show_keys(items: Iterable[dict[str, Any]]) -> list[str]:
-    return sorted(str(i["show_key"]) for i in items if i.get("kind") == "show")

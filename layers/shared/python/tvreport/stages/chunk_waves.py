@@ -5,15 +5,15 @@ deterministic, so a re-sent wave is absorbed by the ledger."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tvreport import publisher
 from tvreport.messages import ShowChunk, ShowRef
 from tvreport.observability import logger
+from tvreport.records import ViewingRecord
 from tvreport.repositories.protocols import SessionStore, ViewingStore
-from tvreport.repositories.viewing import show_keys
 from tvreport.session_model import SessionView, State
 from tvreport.stages.history import chunk
+from tvreport.stages.report_inputs import session_day
 from tvreport.waves import unsent_wave, wave_chunk_ids
 
 
@@ -24,13 +24,14 @@ class WaveDeps:
     show_data_queue_url: str
 
 
-def chunk_messages(session_id: str, items: list[dict[str, Any]], chunk_size: int) -> list[ShowChunk]:
-    """Every chunk of the session, in order, rebuilt the same from its viewing items every
-    time (the split, each wave, and an operator's retry of a dead-lettered chunk)."""
-    by_key = {str(i["show_key"]): i for i in items}
+def chunk_messages(session_id: str, records: list[ViewingRecord], chunk_size: int) -> list[ShowChunk]:
+    """Every chunk of the session, in order, rebuilt the same from its viewing records every
+    time (the split, each wave, and an operator's retry of a dead-lettered chunk): its
+    shows (not movies) in show-key order, whatever order the records come in."""
+    shows = sorted((r for r in records if r.kind == "show"), key=lambda r: r.show_key)
     return [ShowChunk(session_id=session_id, chunk_id=n, shows=[
-        ShowRef(show_key=k, title=str(by_key[k]["title"]), imdb_id=by_key[k].get("imdb_id")) for k in keys
-    ]) for n, keys in enumerate(chunk(show_keys(items), chunk_size))]
+        ShowRef(show_key=r.show_key, title=r.title, imdb_id=r.imdb_id) for r in part
+    ]) for n, part in enumerate(chunk(shows, chunk_size))]
 
 
 def start(session_id: str, chunks: list[ShowChunk], *, wave_size: int, chunk_size: int, deps: WaveDeps) -> None:
@@ -63,7 +64,8 @@ def resend(view: SessionView, deps: WaveDeps) -> bool:
 
 
 def _load(view: SessionView, deps: WaveDeps) -> list[ShowChunk]:
-    return chunk_messages(view.session_id, deps.viewing.items(view.session_id), view.waves.chunk_size)
+    records = deps.viewing.records(view.session_id, as_of=session_day(view))
+    return chunk_messages(view.session_id, records, view.waves.chunk_size)
 
 
 def _send(session_id: str, wave: int, chunks: list[ShowChunk], wave_size: int, deps: WaveDeps) -> None:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, is_dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -18,7 +17,7 @@ from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.messages import RtChunk, RtShowRef
 from tvreport.observability import logger, metrics
-from tvreport.records import CachedShow
+from tvreport.records import CachedShow, RtScores
 from tvreport.repositories.protocols import SessionStore, ShowCacheStore
 from tvreport.session_model import Stage
 from tvreport.stages.in_order import InOrder
@@ -91,12 +90,11 @@ def _hand_off(message: RtChunk, index: int, scored: int, unscored: int, deps: Cr
                                                            "left": len(part.shows)})
 
 
-def _has_score(scores: dict[str, Any] | None) -> bool:
-    return bool(scores) and (scores.get("critics_score") is not None  # type: ignore[union-attr]  # bool() narrows
-                             or scores.get("audience_score") is not None)  # type: ignore[union-attr]
+def _has_score(scores: RtScores | None) -> bool:
+    return scores is not None and scores.has_score
 
 
-def _scores_for(ref: RtShowRef, deps: CrawlDeps, cached: CachedShow | None) -> dict[str, Any] | None:
+def _scores_for(ref: RtShowRef, deps: CrawlDeps, cached: CachedShow | None) -> RtScores | None:
     """`cached` is the show as the chunk's batch read found it."""
     if cached and deps.cache.rt_fresh(cached):
         return _cached_scores(cached)
@@ -114,20 +112,13 @@ def _scores_for(ref: RtShowRef, deps: CrawlDeps, cached: CachedShow | None) -> d
             metrics.add_metric(name="CrawlFailed", unit=MetricUnit.Count, value=1)
             logger.warning("crawl failed", extra={"tmdb_id": ref.tmdb_id, **upstream_fields(error)})  # no title
             return _cached_scores(cached) if cached else None
-    scores = _as_dict(found)
-    deps.cache.update_rotten_tomatoes(ref.tmdb_id, scores)
-    if scores is None:
-        metrics.add_metric(name="RtPageNotFound", unit=MetricUnit.Count, value=1)
-    if not _has_score(scores) and cached:
-        return _cached_scores(cached)  # a miss never erases a score found before
-    return scores
-
-
-def _cached_scores(cached: CachedShow) -> dict[str, Any]:
-    return {"critics_score": cached.rt_critics_score, "audience_score": cached.rt_audience_score}
-
-
-def _as_dict(found: Any) -> dict[str, Any] | None:
+    deps.cache.update_rotten_tomatoes(ref.tmdb_id, found)
     if found is None:
-        return None
-    return asdict(found) if is_dataclass(found) else dict(found.model_dump())  # type: ignore[arg-type]  # an instance
+        metrics.add_metric(name="RtPageNotFound", unit=MetricUnit.Count, value=1)
+    if not _has_score(found) and cached:
+        return _cached_scores(cached)  # a miss never erases a score found before
+    return found
+
+
+def _cached_scores(cached: CachedShow) -> RtScores:
+    return RtScores(critics_score=cached.rt_critics_score, audience_score=cached.rt_audience_score)

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from tvreport.messages import CHUNK_MESSAGES, ActivitiesRequest, AiStageRequest
 from tvreport.observability import UNREADABLE_DEAD_LETTERS, logger, metrics
 from tvreport.repositories.protocols import SessionStore
+from tvreport.results import StageResult
 from tvreport.schema import CHUNKED, STAGES
 from tvreport.session_model import SessionView, Stage
 
@@ -60,8 +61,7 @@ def _record(stage: Stage, body: str, sessions: SessionStore) -> None:
                                  shows_failed=chunk.shows_in_chunk, dead_lettered=True)
     elif STAGES[stage].follow_up:  # any follow-up stage: its result is "failed", so COMPLETED can follow
         request_ai = AiStageRequest.model_validate_json(body)
-        sessions.store_ai_result(request_ai.session_id, request_ai.stage,
-                                 {"available": False, "reason": "STAGE_FAILED"})
+        sessions.store_ai_result(request_ai.session_id, request_ai.stage, StageResult.unavailable("STAGE_FAILED"))
     else:
         raise UnknownDeadLetterSource(f"no dead-letter rule for stage {stage.value}")
     metrics.add_metric(name="DeadLetters", unit=MetricUnit.Count, value=1)

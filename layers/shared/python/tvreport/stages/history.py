@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from tvreport.netflix.titles import TitleError, parse_title, series_names
+from tvreport.records import ViewingRecord
 from tvreport.repositories.viewing import play_key
 from tvreport.text import normalize_title
 
@@ -54,8 +56,8 @@ def chunk(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def count_by_kind(items: list[dict]) -> dict[str, int]:
+def count_by_kind(records: Iterable[ViewingRecord]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
-    for item in items:
-        counts[str(item.get("kind", "show"))] += 1
+    for record in records:
+        counts[record.kind] += 1
     return counts

@@ -19,6 +19,7 @@ from tvreport import publisher
 from tvreport.clients.errors import PermanentUpstreamError, UpstreamAuthError
 from tvreport.clients.gandalf import GandalfActivity, GandalfClient
 from tvreport.clients.http import DeadlineExceeded, deadline_within
+from tvreport.clock import utc_now
 from tvreport.messages import ActivitiesRequest
 from tvreport.netflix.csv_reader import CsvFormatError, read_netflix_csv_bytes
 from tvreport.netflix.dates import detect_date_format, parse_date
@@ -182,16 +183,16 @@ def _split(session_id: str, rejected: int, deps: ActivitiesDeps) -> None:
     """Set the totals, then release the first wave of chunks; the tracker releases the
     rest as chunks are counted (a redelivery re-sends the same deterministic chunks;
     the ledger counts each once)."""
-    items = deps.viewing.items(session_id)
-    messages = chunk_messages(session_id, items, deps.chunk_size)
+    records = deps.viewing.records(session_id, as_of=utc_now().date())  # episodes_last_year unread here
+    messages = chunk_messages(session_id, records, deps.chunk_size)
     shows = sum(len(m.shows) for m in messages)
     if shows > deps.max_shows:
         deps.sessions.fail(session_id, "TOO_MANY_SHOWS",
                            f"{shows} distinct shows; a session may have at most {deps.max_shows}")
         return
-    kinds = count_by_kind(items)
+    kinds = count_by_kind(records)
     deps.sessions.set_totals(session_id, total_shows=shows, total_chunks=len(messages),
-                             movies=kinds.get("movie", 0), activities=sum(int(i.get("play_count", 0)) for i in items),
+                             movies=kinds.get("movie", 0), activities=sum(r.plays for r in records),
                              rejected=rejected)
     chunk_waves.start(session_id, messages, wave_size=deps.wave_size, chunk_size=deps.chunk_size,
                       deps=chunk_waves.WaveDeps(deps.sessions, deps.viewing, deps.show_data_queue_url))

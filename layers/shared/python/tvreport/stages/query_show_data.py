@@ -18,7 +18,7 @@ from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
 from tvreport.observability import count_auth_failure, logger, metrics
-from tvreport.records import CachedShow
+from tvreport.records import CachedShow, ShowAlias
 from tvreport.repositories.protocols import SessionStore, ShowCacheStore, ViewingStore
 from tvreport.session_model import Stage
 from tvreport.stages.in_order import InOrder
@@ -156,13 +156,13 @@ def alias_key(ref: ShowRef) -> str:
 @dataclass
 class Prefetched:
     """The chunk's alias items and the shows they name, read in batches up front."""
-    aliases: dict[str, dict]
+    aliases: dict[str, ShowAlias]
     shows: dict[int, CachedShow]
 
 
 def prefetch(refs: list[ShowRef], cache: ShowCacheStore) -> Prefetched:
     aliases = cache.batch_get_aliases(alias_key(ref) for ref in refs)
-    named = {a["tmdb_id"] for a in aliases.values() if a["fresh"] and a["tmdb_id"] is not None}
+    named = {a.tmdb_id for a in aliases.values() if a.fresh and a.tmdb_id is not None}
     return Prefetched(aliases, cache.batch_get(named))
 
 
@@ -178,10 +178,10 @@ def resolve(ref: ShowRef, deps: ShowDataDeps, known: Prefetched | None = None,
         if cached and cache.is_fresh(cached.fetched_at):
             return cached
     alias = known.aliases.get(alias_key(ref))
-    if alias and alias["fresh"]:
-        if alias["tmdb_id"] is None:
+    if alias and alias.fresh:
+        if alias.tmdb_id is None:
             return None  # looked up recently and not on TMDB
-        cached = known.shows.get(alias["tmdb_id"])
+        cached = known.shows.get(alias.tmdb_id)
         if cached and cache.is_fresh(cached.fetched_at):
             return cached
     show = deps.tmdb().lookup(ref.title, imdb_id=ref.imdb_id)

@@ -104,6 +104,6 @@ def _release_wave(view: SessionView, wave: int, deps: TrackerDeps) -> None:
 def finalize(view: SessionView, deps: TrackerDeps, partial: bool) -> bool:
     statistics = load_inputs(view, deps.viewing, deps.cache).statistics()
     star_sign = picks.final_star_sign(view.results.get(Stage.STAR_SIGN), statistics)
-    completed = deps.sessions.complete(view.session_id, statistics.to_dict(), partial=partial, star_sign=star_sign)
+    completed = deps.sessions.complete(view.session_id, statistics, partial=partial, star_sign=star_sign)
     logger.info("session completed" if completed else "session already ended", extra={"partial": partial})
     return completed
