@@ -83,14 +83,16 @@ def start_move_task(dead_letter_url: str, queue_url: str) -> dict[str, Any]:
 
 
 def copy_back(dead_letter_url: str, queue_url: str) -> dict[str, Any]:
-    """Redrive by hand: receive from the DLQ, send the same bodies (and attributes) to
-    the source queue, delete from the DLQ only what was sent. A crash between send and
-    delete leaves a copy in both; the stages' ledger counts a chunk once anyway."""
+    """Redrive by hand: receive from the DLQ, send the same bodies (attributes and
+    message group) to the source queue, delete from the DLQ only what was sent. A crash
+    between send and delete leaves a copy in both; the stages' ledger counts a chunk
+    once anyway."""
     sqs = aws.client("sqs")
     moved = failed = 0
     while True:
         messages = sqs.receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                        VisibilityTimeout=MOVE_VISIBILITY_S,
+                                       MessageSystemAttributeNames=["MessageGroupId"],
                                        MessageAttributeNames=["All"]).get("Messages", [])
         if not messages:
             return {"method": "copy", "moved": moved, "failed": failed}
@@ -99,6 +101,8 @@ def copy_back(dead_letter_url: str, queue_url: str) -> dict[str, Any]:
             entry: dict[str, Any] = {"Id": str(i), "MessageBody": message["Body"]}
             if message.get("MessageAttributes"):
                 entry["MessageAttributes"] = message["MessageAttributes"]
+            if group := message.get("Attributes", {}).get("MessageGroupId"):
+                entry["MessageGroupId"] = group  # its session: the fair-queue tenant (tvreport.publisher)
             entries.append(entry)
         reply = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
         sent = {s["Id"] for s in reply.get("Successful", [])}

@@ -205,6 +205,10 @@ def test_redrive_moves_a_dlq_back_to_its_queue(driver: Driver, capsys) -> None:
     assert (doc["method"], doc["moved"], doc["failed"]) == ("copy", 2, 0)
     assert doc["dead_letter_depth_after"] == {"visible": 0, "in_flight": 0}
     assert driver.receive(driver.dlq_url("QueryShowData")) == []
+    # Moved back with their session as message group (the fair-queue tenant)
+    back = driver.sqs.receive_message(QueueUrl=driver.url("QueryShowData"), MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                      MessageSystemAttributeNames=["MessageGroupId"])["Messages"]
+    assert [m["Attributes"]["MessageGroupId"] for m in back] == [session_id, session_id]
     # Moved back whole, and the stage now counts them done.
     assert driver.run_show_data() == []
     driver.run_crawl()

@@ -137,3 +137,7 @@ def _check_messages() -> None:
 
 
 _check_messages()
+
+# What tvreport.publisher sends: every stage message names its session (the queues'
+# fair-share tenant, MessageGroupId).
+StageMessage = ActivitiesRequest | ChunkMessage | AiStageRequest
