@@ -1,7 +1,9 @@
 """An event-source engine: what Lambda's pollers do, for the mappings in moto.
 
 - SQS mappings: `min(MaximumConcurrency, concurrency_cap)` pollers per queue, each
-  with its own worker process. Acknowledged messages are deleted; failed ones get
+  with its own worker process, taking their batches from one `FairReceiver` per
+  queue: the session (MessageGroupId) with the fewest messages being processed
+  first, as SQS fair queues do (local/fair_queue.py). Acknowledged messages are deleted; failed ones get
   their visibility shortened to `retry_delay_s` (local time compression of the
   queue's visibility timeout, which is 6x the function timeout in the stack), so
   moto's redrive moves a poison message to the DLQ after maxReceiveCount receives
@@ -48,12 +50,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local.deploy import DeployedFunction, DeployedMapping, DeployedSchedule, DeployedStack
+from local.fair_queue import DEFAULT_WINDOW, SQS_MAX_BATCH, FairReceiver
 from local.moto_aws import MotoAws
 from local.runner_log import logger
 from local.workers import FunctionWorker, InvocationResult, WorkerSpec
 
 RecordPredicate = Callable[[Mapping[str, Any]], bool]
-_SQS_MAX_BATCH = 10
+_SQS_MAX_BATCH = SQS_MAX_BATCH
 _STREAM_READ_LIMIT = 1000  # records read per poll (GetRecords' maximum)
 _STREAM_REWIND = 50  # sequence numbers re-read before the last delivered one (see _fetch_undelivered)
 _STREAM_REMEMBERED_IDS = 100_000
@@ -66,6 +69,7 @@ class EngineOptions:
     retry_delay_s: float = 1.0
     concurrency_cap: int = 2  # pollers (worker processes) per SQS mapping at most
     poll_wait_s: int = 1  # SQS long-poll wait
+    fair_window: int = DEFAULT_WINDOW  # messages a mapping's pollers hold to order them fairly (fair_queue)
     stream_poll_interval_s: float = 0.25  # Lambda polls a shard about 4 times a second
     schedule_interval_s: float | None = 10.0  # None: schedules are not run
     race_duplicates: bool = False  # every batch to two workers at the same moment
@@ -191,22 +195,22 @@ class _Poller(threading.Thread):
 
 class SqsPoller(_Poller):
     def __init__(
-        self, engine: EventSourceEngine, label: str, mapping: DeployedMapping, function: DeployedFunction
+        self,
+        engine: EventSourceEngine,
+        label: str,
+        mapping: DeployedMapping,
+        function: DeployedFunction,
+        receiver: FairReceiver,
     ) -> None:
         super().__init__(engine, label, function)
         self.mapping = mapping
+        self.receiver = receiver  # shared by the mapping's pollers: the fair order (local/fair_queue.py)
         self.sqs = engine.aws.client("sqs")
 
     def run(self) -> None:
         while not self.engine.stopping.is_set():
             try:
-                messages = self.sqs.receive_message(
-                    QueueUrl=self.mapping.queue_url,
-                    MaxNumberOfMessages=min(self.mapping.batch_size, _SQS_MAX_BATCH),
-                    WaitTimeSeconds=self.engine.options.poll_wait_s,
-                    MessageSystemAttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
+                messages = self.receiver.take()
             except (BotoCoreError, ClientError) as error:
                 if not self.engine.stopping.is_set():
                     logger.warning("receive failed", mapping=self.label, error=str(error))
@@ -219,6 +223,7 @@ class SqsPoller(_Poller):
             try:
                 self._deliver(messages)
             finally:
+                self.receiver.finished(messages)
                 self.busy = False
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
@@ -506,6 +511,7 @@ class EventSourceEngine:
     counters: dict[str, MappingCounters] = field(default_factory=dict, init=False)
     invocations: list[dict[str, Any]] = field(default_factory=list, init=False)  # record_invocation
     _pollers: list[_Poller] = field(default_factory=list, init=False)
+    receivers: dict[str, FairReceiver] = field(default_factory=dict, init=False)  # by mapping label
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _random: random.Random = field(default_factory=random.Random, init=False)
     _lose_rates: dict[str, float] = field(default_factory=dict, init=False)  # by function logical id
@@ -554,7 +560,19 @@ class EventSourceEngine:
             self.counters[label] = MappingCounters()
             if mapping.source_kind == "sqs":
                 slots = min(mapping.max_concurrency or self.options.concurrency_cap, self.options.concurrency_cap)
-                self._pollers.extend(SqsPoller(self, label, mapping, function) for _ in range(max(1, slots)))
+                assert mapping.queue_url is not None
+                receiver = FairReceiver(
+                    self.aws.client("sqs"),
+                    mapping.queue_url,
+                    mapping.batch_size,
+                    self.options.poll_wait_s,
+                    function.timeout_s,
+                    window=self.options.fair_window,
+                )
+                self.receivers[label] = receiver
+                self._pollers.extend(
+                    SqsPoller(self, label, mapping, function, receiver) for _ in range(max(1, slots))
+                )
             else:
                 shards = self.aws.client("dynamodbstreams").describe_stream(StreamArn=mapping.source_arn)[
                     "StreamDescription"
@@ -636,6 +654,8 @@ class EventSourceEngine:
         self.stopping.set()
         for poller in self._pollers:
             poller.join(timeout=join_timeout_s)
+        for receiver in self.receivers.values():
+            receiver.close()
         for poller in self._pollers:
             poller.worker.close()
             if poller.twin is not None:
