@@ -27,7 +27,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,13 +62,11 @@ class FairReceiver:
         wait_s: int,
         function_timeout_s: float,
         window: int = DEFAULT_WINDOW,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.batch = max(1, min(batch_size, SQS_MAX_BATCH))
         self.wait_s = wait_s
-        self.clock = clock
         fifo = queue_url.endswith(".fifo")  # a FIFO queue keeps SQS's own group order: no window
         self.window = self.batch if fifo else max(window, self.batch)
         visibility = int(
@@ -145,7 +142,7 @@ class FairReceiver:
                 ).get("Messages", [])
                 if not messages:
                     return
-                now = self.clock()
+                now = time.monotonic()
                 with self._lock:
                     self._add(messages, now)
 
@@ -176,7 +173,7 @@ class FairReceiver:
     def _renewed(self, chosen: list[_Buffered]) -> list[dict[str, Any]]:
         """The chosen messages, each with a visibility long enough for its invocation;
         one whose receipt no longer holds (it became visible) is left to SQS."""
-        now = self.clock()
+        now = time.monotonic()
         kept = []
         for item in chosen:
             if now - item.received_at > self.renew_after_s:
