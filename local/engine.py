@@ -3,10 +3,10 @@
 - SQS mappings: `min(MaximumConcurrency, concurrency_cap)` pollers per queue, each
   with its own worker process, taking their batches from one `FairReceiver` per
   queue: the session (MessageGroupId) with the fewest messages being processed
-  first, as SQS fair queues do (local/fair_queue.py). Acknowledged messages are deleted; failed ones get
-  their visibility shortened to `retry_delay_s` (local time compression of the
-  queue's visibility timeout, which is 6x the function timeout in the stack), so
-  moto's redrive moves a poison message to the DLQ after maxReceiveCount receives
+  first, as SQS fair queues do (local/fair_queue.py). Acknowledged messages are
+  deleted; failed ones get their visibility shortened to `retry_delay_s` (local
+  time compression of the queue's visibility timeout, which is 6x the function
+  timeout in the stack), so moto's redrive moves a poison message to the DLQ after maxReceiveCount receives
   within seconds rather than half an hour.
 - DynamoDB stream mappings: one poller per shard, batches in order, retries per
   the mapping (bisect on error, MaximumRetryAttempts, then a failure record to
@@ -56,7 +56,6 @@ from local.runner_log import logger
 from local.workers import FunctionWorker, InvocationResult, WorkerSpec
 
 RecordPredicate = Callable[[Mapping[str, Any]], bool]
-_SQS_MAX_BATCH = SQS_MAX_BATCH
 _STREAM_READ_LIMIT = 1000  # records read per poll (GetRecords' maximum)
 _STREAM_REWIND = 50  # sequence numbers re-read before the last delivered one (see _fetch_undelivered)
 _STREAM_REMEMBERED_IDS = 100_000
@@ -236,20 +235,20 @@ class SqsPoller(_Poller):
         by_id = {record["messageId"]: record["receiptHandle"] for record in records}
         done = [handle for message_id, handle in by_id.items() if message_id not in failed]
         retry = [handle for message_id, handle in by_id.items() if message_id in failed]
-        for start in range(0, len(done), _SQS_MAX_BATCH):
+        for start in range(0, len(done), SQS_MAX_BATCH):
             self.sqs.delete_message_batch(
                 QueueUrl=self.mapping.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(done[start : start + _SQS_MAX_BATCH])
+                    {"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(done[start : start + SQS_MAX_BATCH])
                 ],
             )
-        for start in range(0, len(retry), _SQS_MAX_BATCH):
+        for start in range(0, len(retry), SQS_MAX_BATCH):
             self.sqs.change_message_visibility_batch(
                 QueueUrl=self.mapping.queue_url,
                 Entries=[
                     {"Id": str(i), "ReceiptHandle": h,
                      "VisibilityTimeout": math.ceil(self.engine.options.retry_delay_s)}
-                    for i, h in enumerate(retry[start : start + _SQS_MAX_BATCH])
+                    for i, h in enumerate(retry[start : start + SQS_MAX_BATCH])
                 ],
             )
         self.engine.count(self.label, messages_deleted=len(done), messages_retried=len(retry))
