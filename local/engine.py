@@ -6,8 +6,8 @@
   first, as SQS fair queues do (local/fair_queue.py). Acknowledged messages are
   deleted; failed ones get their visibility shortened to `retry_delay_s` (local
   time compression of the queue's visibility timeout, which is 6x the function
-  timeout in the stack), so moto's redrive moves a poison message to the DLQ after maxReceiveCount receives
-  within seconds rather than half an hour.
+  timeout in the stack), so moto's redrive moves a poison message to the DLQ
+  after maxReceiveCount receives within seconds rather than half an hour.
 - DynamoDB stream mappings: one poller per shard, batches in order, retries per
   the mapping (bisect on error, MaximumRetryAttempts, then a failure record to
   the on-failure destination), ReportBatchItemFailures resumes from the first
