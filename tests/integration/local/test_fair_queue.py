@@ -10,7 +10,7 @@ from local.fair_queue import FairReceiver
 
 from .conftest import SmallDeployment
 from .small_app import SQS_TIMEOUT_S
-from .test_engine import _count, _drain, _queue, _sqs_mapping, running_engine
+from .test_engine import _count, _queue, _sqs_mapping, running_engine
 
 BATCH = 5  # the small app's mapping: batch 5, 2 pollers
 
@@ -102,8 +102,11 @@ def test_a_receiver_hands_each_slot_to_the_group_with_fewest_in_flight(deploymen
     sqs.send_message(QueueUrl=work, MessageBody=json.dumps({"session": "-", "n": 0}))
     receiver = FairReceiver(sqs, work, batch_size=1, wait_s=0, function_timeout_s=SQS_TIMEOUT_S, window=10)
 
+    taken: list[dict] = []
+
     def take() -> str:
         (message,) = receiver.take()
+        taken.append(message)
         body = json.loads(message["Body"])
         return f"{body['session']}{body['n']}"
 
@@ -120,8 +123,12 @@ def test_a_receiver_hands_each_slot_to_the_group_with_fewest_in_flight(deploymen
     finally:
         # And what is left in the window goes back to the queue at once, in its order
         receiver.close()
+        for message in taken:  # the taken ones acknowledged, as the engine would
+            sqs.delete_message(QueueUrl=work, ReceiptHandle=message["ReceiptHandle"])
     (left,) = sqs.receive_message(QueueUrl=work, MaxNumberOfMessages=10, VisibilityTimeout=0,
                                   MessageSystemAttributeNames=["All"])["Messages"]
     assert json.loads(left["Body"]) == {"session": "a", "n": 2}
     assert left["Attributes"]["ApproximateReceiveCount"] == "2"  # received once into the window, now again
-    _drain(deployment, work)
+    # (deleted by this receipt: one more receive would move it to the DLQ, maxReceiveCount 2)
+    sqs.delete_message(QueueUrl=work, ReceiptHandle=left["ReceiptHandle"])
+    assert _count(deployment, work) == 0 and _count(deployment, _queue(deployment, "WorkDlq")) == 0
