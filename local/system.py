@@ -32,7 +32,6 @@ from local.lifecycle import StartStop
 from local.moto_aws import MotoAws, start_moto
 from local.runner_log import log_to_file, logger
 from local.workers import FunctionWorker, WorkerSpec
-from tvreport.schema import STAGES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FINISHED_STATES = ("COMPLETED", "FAILED")
@@ -75,8 +74,8 @@ class SystemOptions:
     retry_delay_s: float = 1.0  # compressed visibility timeout of a failed message
     crash_matching: RecordPredicate | None = None
     openai_api_key: str | None = None  # None: OPENAI_API_KEY from the environment, else rules
-    # Per-upstream requests/second for the clients (env UPSTREAM_RATE_LIMITS): the
-    # sandbox may be crawled faster than the real sites.
+    # Per-upstream requests/second for the whole local deployment (the stack's
+    # upstream_rate_limits): the sandbox may be crawled faster than the real sites.
     upstream_rate_limits: Mapping[str, float | None] = field(
         default_factory=lambda: {"gandalf": 50, "tmdb": 100, "rottentomatoes": 50}
     )
@@ -169,11 +168,9 @@ class LocalSystem(StartStop):
             "purge_delay_seconds": self.options.purge_delay_s,
             "resend_after_seconds": self.options.resend_after_s,
             "create_secrets": False,  # moto's CloudFormation cannot create secrets; _put_secrets does
-            # The budgets for the whole local deployment, shared out by the stack over the
-            # pollers this engine runs per stage (as it shares them over max_concurrency).
+            # The budgets for the whole local deployment, spent by every worker process
+            # through the stack's slot bucket on moto, as on AWS.
             "upstream_rate_limits": _json(self.options.upstream_rate_limits),
-            "stages": {directory: {"max_concurrency": max(2, self.options.concurrency)}
-                       for directory in _BUDGET_SPENDERS},
         }
         if self.options.threshold is not None:
             overrides["threshold_percent"] = self.options.threshold
@@ -371,9 +368,6 @@ class _Timer:
 
 
 # The stages that call an outside service (their pollers share its budget).
-_BUDGET_SPENDERS = tuple(spec.folder for spec in STAGES.values() if spec.upstream is not None)
-
-
 def _json(value: Any) -> str:
     import json
 

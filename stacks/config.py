@@ -274,8 +274,8 @@ class PipelineConfig(BaseModel):
     # empty: the OpenAI SDK's default endpoint
     openai_base_url: Annotated[StrictStr, AfterValidator(_empty_or(_http_url))] = ""
     # JSON {"tmdb": 40, "rottentomatoes": 5}: requests/s for the whole deployment, replacing
-    # tvreport.upstream_budgets' defaults per service; each calling function gets the budget
-    # over its callers' max_concurrency. A sandbox may be crawled faster.
+    # tvreport.upstream_budgets' defaults per service; every calling process spends it
+    # through one shared slot bucket (tvreport.budget_bucket). A sandbox may be crawled faster.
     upstream_rate_limits: Annotated[StrictStr, AfterValidator(_empty_or(_rate_limits))] = ""
     api_rate_limit: Count = Field(20, ge=1, le=10000)  # steady requests per second, whole API
     api_burst_limit: Count = Field(40, ge=1, le=5000)  # at least the rate (checked below)

@@ -78,7 +78,7 @@ def _has_pip_module() -> bool:
 # The dependency layers (layers/dependencies/<name>/requirements.txt) and what each holds.
 DEPENDENCY_LAYERS = {
     "base": "Powertools, pydantic, tenacity, cryptography",
-    "crawl": "httpx, selectolax, pyrate-limiter",
+    "crawl": "httpx, selectolax",
     "ai": "the OpenAI SDK",
 }
 _BASE, _CRAWL, _AI = ("base",), ("base", "crawl"), ("base", "crawl", "ai")

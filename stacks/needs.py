@@ -117,4 +117,10 @@ NEEDS: Mapping[str, Needs] = dict(
     ]
 )
 
+# The shared slot bucket (tvreport.budget_bucket): reserve and push are conditional
+# updates of one item per service, never a read. Granted to the functions that call a
+# service with a budget in this deployment (tvreport.upstream_budgets.budgeted_callers),
+# so which ones depends on the budgets (`upstream_rate_limits`).
+BUDGET_BUCKET: Actions = ("UpdateItem",)
+
 UPLOAD_ROLES = tuple(directory for directory, needs in NEEDS.items() if needs.uploads)

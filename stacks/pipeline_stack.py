@@ -32,14 +32,14 @@ from stacks.constructs import ApiEdge, DataStores, PipelineApi, PipelineFunction
 from stacks.constructs.monitoring import Monitoring, StageQueues
 from stacks.layers import PipelineLayers
 from stacks.nag import acknowledge_findings
-from stacks.needs import NEEDS
+from stacks.needs import BUDGET_BUCKET, NEEDS
 from tvreport import env_keys
 from tvreport.schema import (
     STAGES,
     UPLOADS_INCOMING_PREFIX,
     UPLOADS_PREFIX,
 )
-from tvreport.upstream_budgets import per_process_shares
+from tvreport.upstream_budgets import budgeted_callers
 
 # dead_letters is never throttled by an upstream; two concurrent pollers (the SQS
 # minimum) keep its conditional writes from contending on one session item.
@@ -232,14 +232,15 @@ class PipelineStack(Stack):
         _add_environment(function, variables)
 
     def _wire_upstream_budgets(self) -> None:
-        """Each calling function's per-process share of every service's budget (the
-        budget over its callers' maximum concurrency), so the budget holds for the
-        whole deployment with no shared state."""
-        budgets = json.loads(self.config.upstream_rate_limits or "{}")
-        concurrency = {spec.directory: spec.max_concurrency for spec in self.config.queue_stages}
-        for directory, shares in per_process_shares(budgets, concurrency).items():
-            self.functions[directory].add_environment(env_keys.UPSTREAM_RATE_LIMITS,
-                                                      json.dumps(shares, sort_keys=True))
+        """Every function that calls a budgeted service gets the deployment's budgets of
+        its services and the slot bucket they are spent through (one item per service,
+        shared by every process), with the bucket's one action."""
+        bucket = self.stores.upstream_budgets
+        for directory, budgets in budgeted_callers(json.loads(self.config.upstream_rate_limits or "{}")).items():
+            function = self.functions[directory]
+            _allow(function, BUDGET_BUCKET, [bucket.table_arn])
+            _add_environment(function, {env_keys.UPSTREAM_RATE_LIMITS: json.dumps(budgets, sort_keys=True),
+                                        env_keys.UPSTREAM_BUDGETS_TABLE: bucket.table_name})
 
     def _wire_dead_letters(self) -> None:
         """Every stage DLQ feeds dead_letters, which marks the chunk failed so the
@@ -278,6 +279,7 @@ class PipelineStack(Stack):
         CfnOutput(self, "SessionsTableName", value=stores.sessions.table_name)
         CfnOutput(self, "ViewingTableName", value=stores.viewing.table_name)
         CfnOutput(self, "ShowCacheTableName", value=stores.show_cache.table_name)
+        CfnOutput(self, "UpstreamBudgetsTableName", value=stores.upstream_budgets.table_name)
         CfnOutput(self, "UploadsBucketName", value=stores.uploads.bucket_name)
         # What `python -m ops` reads: each stage's queue and DLQ, and how the
         # history was split (to rebuild a dead-lettered chunk's message).

@@ -134,6 +134,8 @@ class EdgeEvent:
     write_units: float = 0.0
     sqs_requests: int = 0  # billed requests (one per 64 KiB of a send)
     messages: int = 0
+    table: str | None = None  # a DynamoDB call's TableName, when it names one
+    failed: bool = False  # an UpdateItem answered with an error (in a bench: its condition failed)
 
 
 @dataclass
@@ -148,6 +150,9 @@ class EdgeLog:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, service: str, operation: str, from_function: bool, request: bytes, answer: bytes) -> None:
+        if not answer and service == "dynamodb" and operation == "UpdateItem" and from_function:
+            self._failed_update(request)
+            return
         if not answer or service not in ("dynamodb", "dynamodbstreams", "sqs", "secretsmanager"):
             return
         now = time.time()
@@ -159,12 +164,24 @@ class EdgeLog:
         event = EdgeEvent(now, service, operation, from_function)
         if service == "dynamodb" and from_function:
             event.read_units, event.write_units = dynamodb_units(operation, request_doc, answer_doc)
+            event.table = request_doc.get("TableName")
         elif service == "sqs":
             self._sqs(event, request_doc, answer_doc, now)
         elif service == "dynamodbstreams" and operation == "GetRecords":
             self._stream_records(answer_doc)
         with self._lock:
             self.events.append(event)
+
+    def _failed_update(self, request: bytes) -> None:
+        """A failed condition still costs a write unit; the budget bucket's first write
+        after an idle spell fails by design. One unit (an item under 1 KB), marked `failed`."""
+        try:
+            table = json.loads(request or b"{}").get("TableName")
+        except ValueError:
+            return
+        with self._lock:
+            self.events.append(EdgeEvent(time.time(), "dynamodb", "UpdateItem", True, write_units=1.0, table=table,
+                                         failed=True))
 
     def _sqs(self, event: EdgeEvent, request: dict[str, Any], answer: dict[str, Any], now: float) -> None:
         if event.operation in ("SendMessage", "SendMessageBatch"):

@@ -37,7 +37,7 @@ PAGE_CONCURRENCY = 4  # tvreport.stages.query_activities.ActivitiesDeps.concurre
 class BenchOptions:
     scenarios: Sequence[str] = SCENARIOS
     latency_ms: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_LATENCY_MS))
-    rate_limits: Mapping[str, float | None] | None = None  # None: the deployed defaults (clients.http)
+    rate_limits: Mapping[str, float | None] | None = None  # None: the deployed defaults (tvreport.upstream_budgets)
     concurrency: int = 2  # the local engine's pollers per queue at most
     chunk_size: int | None = None
     threshold: int | None = None
@@ -52,9 +52,9 @@ class BenchOptions:
 
 
 def deployed_rate_limits() -> dict[str, float | None]:
-    from tvreport.clients.http import RATE_LIMITS_PER_SECOND
+    from tvreport.upstream_budgets import budgets
 
-    return {service: RATE_LIMITS_PER_SECOND.get(service) for service in UPSTREAMS}
+    return {service: budgets().get(service) for service in UPSTREAMS}
 
 
 def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
@@ -307,6 +307,7 @@ def measure(
             "write_units": round(usage["write_units"], 1),
             "requests": _count_by_operation(e for e in events if e.service == "dynamodb" and e.from_function),
         },
+        "budget_bucket": _bucket_figures(system, events, call_counts, rate_limits),
         "sqs_requests": usage["sqs_requests"],
         "api_requests": usage["api_requests"],
         "secrets_manager_calls": usage["secrets_calls"],
@@ -344,6 +345,23 @@ def _wait_all(
         if len(finished) < len(session_ids):
             time.sleep(poll_s)
     return finished
+
+
+def _bucket_figures(system: Any, events: list[Any], calls: Mapping[str, int],
+                   rate_limits: Mapping[str, float | None]) -> dict[str, Any]:
+    """The slot bucket's DynamoDB writes (tvreport.budget_bucket): every reserve and
+    push, failed conditions included (they are billed too), per budgeted upstream call."""
+    table = system.stack.outputs.get("UpstreamBudgetsTableName")
+    mine = [e for e in events if e.service == "dynamodb" and e.table == table and table]
+    writes = len(mine)
+    budgeted = sum(n for service, n in calls.items() if rate_limits.get(service))
+    return {
+        "writes": writes,
+        "failed_conditions": sum(1 for e in mine if e.failed),
+        "write_units": round(sum(e.write_units for e in mine), 1),
+        "budgeted_calls": budgeted,
+        "writes_per_call": round(writes / budgeted, 3) if budgeted else None,
+    }
 
 
 def _stage_concurrency(system: Any, cap: int) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""The three DynamoDB tables and the uploads bucket (docs/architecture.md, Tables)."""
+"""The four DynamoDB tables and the uploads bucket (docs/architecture.md, Tables)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def _table(scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy
 
 
 class DataStores(Construct):
-    """Sessions, viewing records, the show cache and the uploads bucket.
+    """Sessions, viewing records, the show cache, the upstream budgets' slots and the
+    uploads bucket.
 
     Removal: the sessions and viewing tables hold personal data that expires by
     TTL and is deleted on request, so they go with the stack (DESTROY) rather than
@@ -79,6 +80,15 @@ class DataStores(Construct):
         # by key, so only the IMDB id needs an index.
         self.show_cache.add_global_secondary_index(
             index_name=BY_IMDB_INDEX, partition_key=_string(schema.IMDB_ATTRIBUTE)
+        )
+
+        # One item per budgeted service, its next free request slot (tvreport.budget_bucket);
+        # nothing in it outlives a few seconds' meaning, so it goes with the stack.
+        self.upstream_budgets = _table(
+            self,
+            "UpstreamBudgets",
+            partition_key=_string(schema.UPSTREAM_BUDGETS_PK),
+            removal_policy=RemovalPolicy.DESTROY,
         )
 
         # RETAIN (the default): CloudFormation cannot delete a non-empty bucket and

@@ -12,6 +12,7 @@ KEYS = {
     "sessions": [("pk", "HASH"), ("sk", "RANGE")],
     "viewing": [("session_id", "HASH"), ("show_key", "RANGE")],
     "show_cache": [("show_id", "HASH")],
+    "upstream_budgets": [("service", "HASH")],
 }
 
 
@@ -31,7 +32,7 @@ def _indexes(props: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def test_there_are_exactly_three_plain_tables(queries: TemplateQueries) -> None:
+def test_there_are_exactly_four_plain_tables(queries: TemplateQueries) -> None:
     # dynamodb.Table, not TableV2: moto's CloudFormation has no GlobalTable.
     assert not queries.of_type("AWS::DynamoDB::GlobalTable")
     assert set(tables_by_role(queries)) == set(KEYS)
@@ -67,6 +68,12 @@ def test_show_cache_is_indexed_by_imdb_id(queries: TemplateQueries) -> None:
     }
 
 
+def test_the_budget_bucket_is_one_item_per_service_with_no_index(queries: TemplateQueries) -> None:
+    _, table = tables_by_role(queries)["upstream_budgets"]
+    assert _indexes(table["Properties"]) == {}
+    assert "StreamSpecification" not in table["Properties"]
+
+
 def test_only_the_sessions_table_streams(queries: TemplateQueries) -> None:
     tables = tables_by_role(queries)
     assert [role for role, (_, t) in tables.items() if "StreamSpecification" in t["Properties"]] == ["sessions"]
@@ -79,7 +86,8 @@ def test_every_key_attribute_is_a_string(queries: TemplateQueries) -> None:
 
 def test_shared_cache_is_retained_and_personal_tables_go_with_the_stack(queries: TemplateQueries) -> None:
     policies = {role: table["DeletionPolicy"] for role, (_, table) in tables_by_role(queries).items()}
-    assert policies == {"sessions": "Delete", "viewing": "Delete", "show_cache": "Retain"}
+    # the budgets' slots mean nothing a few seconds later
+    assert policies == {"sessions": "Delete", "viewing": "Delete", "show_cache": "Retain", "upstream_budgets": "Delete"}
 
 
 def test_uploads_bucket_is_private_encrypted_tls_only_and_expires_uploads(queries: TemplateQueries) -> None:

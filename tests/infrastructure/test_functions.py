@@ -34,13 +34,14 @@ COMMON_KEYS = {
 }
 
 FOLLOW_UP_QUEUE_KEYS = {spec.queue_url_key for spec in FOLLOW_UPS}
-OPENAI_KEYS = {env_keys.UPSTREAM_RATE_LIMITS, env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL,
-               env_keys.OPENAI_BASE_URL}
+OPENAI_KEYS = {env_keys.OPENAI_API_KEY_SECRET, env_keys.OPENAI_MODEL, env_keys.OPENAI_BASE_URL}
+# The callers of a service with a budget by default (TMDB, Rotten Tomatoes): the budgets and the slot bucket.
+BUDGET_KEYS = {env_keys.UPSTREAM_RATE_LIMITS, env_keys.UPSTREAM_BUDGETS_TABLE}
 # The keys each function gets beyond the common ones (the brief's wiring table).
 EXTRA_KEYS = {
     "api": {env_keys.QUERY_ACTIVITIES_QUEUE_URL, env_keys.UPLOADS_BUCKET, env_keys.API_ALLOWED_ORIGINS,
             env_keys.GANDALF_CONNECT_URL, env_keys.GANDALF_PRIVATE_KEY_SECRET},
-    "query_activities": {env_keys.UPSTREAM_RATE_LIMITS,
+    "query_activities": {
         env_keys.QUERY_ACTIVITIES_QUEUE_URL,
         env_keys.QUERY_SHOW_DATA_QUEUE_URL,
         env_keys.UPLOADS_BUCKET,
@@ -48,13 +49,13 @@ EXTRA_KEYS = {
         env_keys.GANDALF_PRIVATE_KEY_SECRET,
     },
     "query_show_data": {
-        env_keys.UPSTREAM_RATE_LIMITS,
+        *BUDGET_KEYS,
         env_keys.QUERY_SHOW_DATA_QUEUE_URL,  # hand-off of the shows left near the deadline
         env_keys.CRAWL_RT_QUEUE_URL,
         env_keys.TMDB_URL,
         env_keys.TMDB_API_KEY_SECRET,
     },
-    "crawl_rotten_tomatoes": {env_keys.UPSTREAM_RATE_LIMITS, env_keys.CRAWL_RT_QUEUE_URL, env_keys.ROTTEN_TOMATOES_URL},
+    "crawl_rotten_tomatoes": {*BUDGET_KEYS, env_keys.CRAWL_RT_QUEUE_URL, env_keys.ROTTEN_TOMATOES_URL},
     # every follow-up stage: the OpenAI keys when it calls OpenAI (tv_bff, star_sign_picker), else none
     **{spec.folder: OPENAI_KEYS if spec.upstream == "openai" else set() for spec in FOLLOW_UPS},
     # every follow-up stage's queue (tvreport.schema): the tracker sends it, the watchdog re-sends it
@@ -92,7 +93,7 @@ def test_function_runs_the_thin_handler_on_the_newest_python_with_tracing(
 
 # The third-party packages each function's layers carry (its stage's imports, no more).
 NEEDS = {"base": {"aws-lambda-powertools[parser,tracer]", "pydantic", "tenacity", "cryptography"},
-         "crawl": {"httpx", "selectolax", "pyrate-limiter"}, "ai": {"openai"}}
+         "crawl": {"httpx", "selectolax"}, "ai": {"openai"}}
 
 
 def _pins(requirements: Path) -> dict[str, str]:

@@ -51,12 +51,16 @@ TABLE_ACTIONS = {
         "viewing": {"Query", "DeleteItem", "BatchWriteItem"},
     },
     "query_activities": {"sessions": _STAGE, "viewing": {"Query", "PutItem", "UpdateItem"}},
+    # the budget bucket: only the callers of a service with a budget (TMDB, Rotten Tomatoes by
+    # default), only the conditional updates that reserve and push slots
     "query_show_data": {
         "sessions": _STAGE | {"PutItem"},
         "viewing": {"UpdateItem"},
         "show_cache": {"BatchGetItem", "BatchWriteItem", "PutItem", "UpdateItem"},
+        "upstream_budgets": {"UpdateItem"},
     },
-    "crawl_rotten_tomatoes": {"sessions": _STAGE | {"PutItem"}, "show_cache": {"BatchGetItem", "UpdateItem"}},
+    "crawl_rotten_tomatoes": {"sessions": _STAGE | {"PutItem"}, "show_cache": {"BatchGetItem", "UpdateItem"},
+                              "upstream_budgets": {"UpdateItem"}},
     "tv_bff": {"sessions": _STAGE, "viewing": {"Query"}, "show_cache": {"BatchGetItem"}},
     "star_sign_picker": {"sessions": _STAGE, "viewing": {"Query"}, "show_cache": {"BatchGetItem"}},
     "progress_tracker": {"sessions": _STAGE, "viewing": {"Query"}, "show_cache": {"BatchGetItem"}},

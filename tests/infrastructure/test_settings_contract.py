@@ -23,7 +23,8 @@ FUNCTIONS = sorted(path.parent.name for path in LAMBDAS.glob("*/handler.py"))
 READ_ELSEWHERE = {
     env_keys.POWERTOOLS_SERVICE_NAME,  # Powertools' logger, tracer and metrics
     env_keys.POWERTOOLS_METRICS_NAMESPACE,
-    env_keys.UPSTREAM_RATE_LIMITS,  # tvreport.clients.http, when a client is made
+    env_keys.UPSTREAM_RATE_LIMITS,  # tvreport.clients.slots, at the first budgeted call
+    env_keys.UPSTREAM_BUDGETS_TABLE,
     *(by_name for by_name, _ in secrets._PAIRS.values()),  # tvreport.secrets, at the first upstream call
 }
 OUR_KEYS = {value for name, value in vars(env_keys).items() if name.isupper() and isinstance(value, str)}

@@ -10,6 +10,7 @@ from moto import mock_aws
 from local.sandbox import Sandbox
 from tests.support.template import create_tables
 from tvreport import aws, env_keys
+from tvreport.clients import slots
 
 REGION = "us-east-1"
 
@@ -24,7 +25,7 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def moto_tables(cdk_template: dict, aws_credentials: None) -> Iterator[dict[str, str]]:
-    """role ("sessions", "viewing", "show_cache") -> table name, inside mock_aws."""
+    """role ("sessions", "viewing", "show_cache", "upstream_budgets") -> table name, inside mock_aws."""
     with mock_aws():
         aws.reset()
         yield create_tables(cdk_template, REGION)
@@ -40,6 +41,7 @@ def function_env(moto_tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     def apply(extra: dict[str, str]) -> None:
         common = {env_keys.SESSIONS_TABLE: moto_tables["sessions"], env_keys.VIEWING_TABLE: moto_tables["viewing"],
                   env_keys.SHOW_CACHE_TABLE: moto_tables["show_cache"], env_keys.PROGRESS_THRESHOLD: "97",
+                  env_keys.UPSTREAM_BUDGETS_TABLE: moto_tables["upstream_budgets"],
                   env_keys.CHUNK_SIZE: "50", env_keys.SESSION_TTL_DAYS: "1",
                   env_keys.STALL_TIMEOUT_SECONDS: "600", env_keys.PURGE_DELAY_SECONDS: "360",
                   env_keys.RESEND_AFTER_SECONDS: "120",
@@ -49,6 +51,7 @@ def function_env(moto_tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
             monkeypatch.setenv(key, value)
         wiring.tables.cache_clear()
         wiring.pipeline.cache_clear()
+        slots.slot_scheduler.cache_clear()  # each test's budgets, on this test's bucket
 
     return apply
 

@@ -15,8 +15,9 @@ import pytest
 from tests.integration.conftest import REGION
 from tests.support.handlers import FakeContext
 from tests.unit.clients.support import ScriptedTransport
+from tvreport import env_keys
 from tvreport.batch_handler import BatchFailed, batch_handler, parse_message
-from tvreport.clients import http as http_module
+from tvreport.clients import slots
 from tvreport.clients.http import RetryPolicy
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.clients.tmdb import TmdbClient
@@ -28,6 +29,7 @@ from tvreport.repositories.show_cache import ShowCacheRepository
 from tvreport.repositories.viewing import ViewingRepository
 from tvreport.session_model import State
 from tvreport.stages import crawl_rotten_tomatoes, query_activities, query_show_data
+from tvreport.upstream_budgets import DEPLOYMENT_BUDGETS
 
 # Titles no log line contains by chance (checked as lower-case substrings).
 TITLES = ("Zyxwob Chronicles", "Quillfeather Manor", "Brixton Vortigern")
@@ -37,7 +39,8 @@ NO_WAIT = RetryPolicy(attempts=2, backoff_base_s=0, backoff_max_s=0, retry_after
 
 @pytest.fixture(autouse=True)
 def no_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http_module, "rate_limiter", lambda service: None)
+    monkeypatch.setenv(env_keys.UPSTREAM_RATE_LIMITS, json.dumps(dict.fromkeys(DEPLOYMENT_BUDGETS)))
+    slots.slot_scheduler.cache_clear()
 
 
 @pytest.fixture

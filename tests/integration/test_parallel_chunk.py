@@ -18,7 +18,7 @@ from tests.integration.conftest import REGION
 from tests.support.aws_edge import Edge, all_unprocessed
 from tests.support.queues import drain
 from tvreport import env_keys
-from tvreport.clients import http as http_module
+from tvreport.clients import slots
 from tvreport.clients.http import RetryPolicy, make_http_client
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
 from tvreport.clients.tmdb import TmdbClient
@@ -57,7 +57,9 @@ class EdgeTransport(httpx.BaseTransport):
 
 
 @pytest.fixture
-def stores(moto_tables):
+def stores(moto_tables, monkeypatch):
+    monkeypatch.setenv(env_keys.UPSTREAM_BUDGETS_TABLE, moto_tables["upstream_budgets"])  # the deployment's slots
+    slots.slot_scheduler.cache_clear()
     sqs = boto3.client("sqs", region_name=REGION)
     rt_queue = sqs.create_queue(QueueName="rt")["QueueUrl"]
     sessions = SessionRepository(moto_tables["sessions"], ttl_days=1)
@@ -121,22 +123,25 @@ def test_a_parallel_chunk_forwards_and_counts_what_a_sequential_one_does(stores,
     assert forwarded(rt_queue) == parallel and warm_edge.arrivals == []
 
 
-def test_every_thread_shares_the_process_budget(stores, sandbox, monkeypatch):
+def test_every_thread_spends_the_deployment_budget(stores, sandbox, monkeypatch):
     sessions, viewing, cache, rt_queue = stores
     monkeypatch.setenv(env_keys.UPSTREAM_RATE_LIMITS, json.dumps({"tmdb": 8}))
-    http_module.rate_limiter.cache_clear()
+    slots.slot_scheduler.cache_clear()
     try:
         edge = EdgeTransport()
         tmdb = tmdb_client(sandbox, edge)
         query_show_data.handle(start(sessions, viewing, "budget", TITLES[:12]),
                                ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: tmdb, parallelism=8))
+        scheduler = slots.slot_scheduler("tmdb")
     finally:
-        http_module.rate_limiter.cache_clear()
+        slots.slot_scheduler.cache_clear()
     assert len(drain(rt_queue)) == 1
     assert len(edge.arrivals) >= 24  # enough requests for a burst to show
-    # no window shorter than a second holds more than the share (8 threads, 8 a second)
-    most = max(sum(1 for t in edge.arrivals if start_at <= t < start_at + 0.9) for start_at in edge.arrivals)
+    # no one-second window holds more than the budget (8 threads, 8 a second)
+    most = max(sum(1 for t in edge.arrivals if start_at <= t < start_at + 1.0) for start_at in edge.arrivals)
     assert most <= 8
+    # every request had its slot, and the threads shared writes to the bucket
+    assert scheduler.used == len(edge.arrivals) and scheduler.bucket.writes < scheduler.used
 
 
 def test_a_cancel_stops_new_shows_and_counts_nothing(stores, sandbox):

@@ -6,7 +6,8 @@ from typing import Any
 
 import boto3
 
-TABLE_ROLES = {("pk", "sk"): "sessions", ("session_id", "show_key"): "viewing", ("show_id",): "show_cache"}
+TABLE_ROLES = {("pk", "sk"): "sessions", ("session_id", "show_key"): "viewing", ("show_id",): "show_cache",
+               ("service",): "upstream_budgets"}
 
 
 def table_role(properties: dict[str, Any]) -> str:

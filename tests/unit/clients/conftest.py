@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.clients.support import RecordedSleep
-from tvreport.clients import http as http_module
 from tvreport.clients.http import RetryPolicy
 from tvreport.observability import metrics
 
@@ -24,10 +23,3 @@ def fresh_metrics():
     metrics.clear_metrics()
     yield
     metrics.clear_metrics()
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The per-service limiters are real-time (Rotten Tomatoes: 5/s); tests that are
-    not about them must not wait on them. test_http checks the limiters themselves."""
-    monkeypatch.setattr(http_module, "rate_limiter", lambda service: None)

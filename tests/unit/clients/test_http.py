@@ -1,4 +1,5 @@
-"""The shared HTTP plumbing: status classification, Retry-After, backoff, limits, metrics."""
+"""The shared HTTP plumbing: status classification, Retry-After, backoff, metrics (the budget
+slots: tests/integration/test_budget_bucket.py)."""
 from __future__ import annotations
 
 import time
@@ -13,12 +14,10 @@ from tests.unit.clients.support import RecordedSleep, ScriptedTransport, metric_
 from tvreport.clients import http as http_module
 from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError
 from tvreport.clients.http import (
-    RATE_LIMITS_PER_SECOND,
     USER_AGENT,
     DeadlineExceeded,
     RetryPolicy,
     Upstream,
-    build_rate_limiter,
     check_status,
     deadline_within,
     make_http_client,
@@ -151,29 +150,6 @@ def test_client_identifies_itself_and_keeps_given_headers():
     assert sent.headers["User-Agent"] == USER_AGENT and "tvreport-crawler/1.0 (+https://" in USER_AGENT
     assert sent.headers["X-Extra"] == "1"
     assert client.timeout.read == 3.0 and client.timeout.connect == 3.0
-
-
-def test_rotten_tomatoes_is_limited_to_five_per_second():
-    assert RATE_LIMITS_PER_SECOND["rottentomatoes"] == 5
-    limiter = build_rate_limiter("rottentomatoes")
-    granted = [limiter.try_acquire("rottentomatoes", blocking=False) for _ in range(6)]
-    assert granted == [True] * 5 + [False]
-
-
-def test_tmdb_limit_and_unlimited_services():
-    assert RATE_LIMITS_PER_SECOND["tmdb"] == 40
-    limiter = build_rate_limiter("tmdb")
-    assert all(limiter.try_acquire("tmdb", blocking=False) for _ in range(40))
-    assert not limiter.try_acquire("tmdb", blocking=False)
-    assert build_rate_limiter("gandalf") is None
-
-
-def test_every_attempt_goes_through_the_service_limiter(monkeypatch, retry):
-    asked: list[str] = []
-    monkeypatch.setattr(http_module, "rate_limiter", lambda service: asked.append(service))
-    transport = ScriptedTransport(httpx.Response(500), httpx.Response(200))
-    _upstream(transport, retry, service="rottentomatoes").call("GET", f"{BASE}/x", _text)
-    assert asked == ["rottentomatoes", "rottentomatoes"]
 
 
 def test_calls_retries_and_failures_are_counted(retry):

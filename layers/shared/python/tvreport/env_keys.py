@@ -5,6 +5,9 @@ from tvreport.schema import STAGES, Stage
 SESSIONS_TABLE = "SESSIONS_TABLE"
 VIEWING_TABLE = "VIEWING_TABLE"
 SHOW_CACHE_TABLE = "SHOW_CACHE_TABLE"
+# The shared slot bucket of the budgeted services (tvreport.budget_bucket), and the
+# deployment's budgets (JSON {"tmdb": 40}) of the services a function calls.
+UPSTREAM_BUDGETS_TABLE = "UPSTREAM_BUDGETS_TABLE"
 UPLOADS_BUCKET = "UPLOADS_BUCKET"
 
 # Each stage's queue URL is named by its registry entry (StageSpec.queue_url_key);
@@ -49,8 +52,9 @@ OPENAI_API_KEY = "OPENAI_API_KEY"
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 
-# Optional JSON {"tmdb": 40, "rottentomatoes": 5}: per-process request rates that
-# replace the clients' defaults (a sandbox may be crawled faster than the real site).
+# JSON {"tmdb": 40}: the deployment's budgets (requests/s, all processes together) of
+# the services this function calls, spent through UPSTREAM_BUDGETS_TABLE; a service
+# not named keeps tvreport.upstream_budgets' default.
 UPSTREAM_RATE_LIMITS = "UPSTREAM_RATE_LIMITS"
 
 # api: comma-separated origins allowed by CORS (browsers on other sites); empty: none.

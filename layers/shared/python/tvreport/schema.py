@@ -136,11 +136,13 @@ _check_registry()
 
 
 # -- tables ---------------------------------------------------------------------
-# Key attributes of the three tables, the secondary indexes and the TTL attribute:
+# Key attributes of the four tables, the secondary indexes and the TTL attribute:
 # the stack's DataStores declares them, the repositories read and write them.
 SESSIONS_PK, SESSIONS_SK = "pk", "sk"
 VIEWING_PK, VIEWING_SK = "session_id", "show_key"
 SHOW_CACHE_PK = "show_id"
+# One item per budgeted service: its next free request slot (tvreport.budget_bucket).
+UPSTREAM_BUDGETS_PK = "service"
 TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes the item after it
 
 # Sparse, sharded index of crunching sessions (the watchdog's sweep), keys only.

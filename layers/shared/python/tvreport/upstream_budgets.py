@@ -1,20 +1,29 @@
-"""Each outside service's request budget for the whole deployment, and which stages
-spend it. The stack divides a budget by its callers' maximum concurrency at synth and
-gives each function its share (env UPSTREAM_RATE_LIMITS), so every process together
-stays within the budget without a shared counter. Pure (the synth reads it)."""
+"""Each outside service's request budget for the whole deployment, which stages spend
+it, and how far apart its shared slots are. Every process of every calling function
+reserves its requests' slots from one bucket item per service (tvreport.budget_bucket),
+so the budget holds however many processes run and however busy each is. Pure (the
+synth reads it)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from tvreport.schema import STAGES
 
-# Requests per second for the whole deployment; None = not limited by us.
+# Requests per second for the whole deployment; None = not limited by us. A deployment
+# replaces any of them with the `upstream_rate_limits` context (stacks/config.py).
 DEPLOYMENT_BUDGETS: dict[str, float | None] = {
     "tmdb": 40,  # TMDB's documented ceiling is ~50 req/s per IP
     "rottentomatoes": 5,  # polite crawling
     "gandalf": None,
     "openai": None,
 }
+
+# How late (seconds) a request may leave after its slot and the budget still hold in
+# every sliding one-second window: slots are (1 + margin) / budget apart, so budget + 1
+# of them span 1 + margin s. It covers the sleep's overshoot, a GIL hand-over and the
+# hosts' clock skew (NTP-synced hosts are within a few ms). 5 % costs 5 % of the
+# budget (5/s -> 4.76/s effective); a slot taken later than this is dropped unused.
+SLOT_MARGIN_S = 0.05
 
 # The functions (lambdas/<directory>) that call each service: the stages whose
 # registry entry names it as their upstream.
@@ -24,14 +33,23 @@ CALLERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def per_process_shares(budgets: Mapping[str, float | None],
-                       max_concurrency: Mapping[str, int]) -> dict[str, dict[str, float | None]]:
-    """{directory: {service: requests/s for one process}}: a service's budget divided by
-    the summed maximum concurrency of the stages that call it."""
-    shares: dict[str, dict[str, float | None]] = {}
-    for service, callers in CALLERS.items():
-        budget = budgets.get(service, DEPLOYMENT_BUDGETS.get(service))
-        processes = sum(max_concurrency[directory] for directory in callers)
-        for directory in callers:
-            shares.setdefault(directory, {})[service] = None if budget is None else round(budget / processes, 6)
-    return shares
+def budgets(overrides: Mapping[str, float | None] | None = None) -> dict[str, float | None]:
+    """The deployment's budgets: the defaults with a deployment's overrides."""
+    return {**DEPLOYMENT_BUDGETS, **(overrides or {})}
+
+
+def slot_spacing(budget: float) -> float:
+    """Seconds between two slots of a service, deployment-wide."""
+    return (1 + SLOT_MARGIN_S) / budget
+
+
+def budgeted_callers(overrides: Mapping[str, float | None] | None = None) -> dict[str, dict[str, float]]:
+    """{directory: {service: deployment budget}} for every function that calls a service
+    with a budget: what the stack hands each one (and grants the bucket table to)."""
+    spenders: dict[str, dict[str, float]] = {}
+    for service, budget in budgets(overrides).items():
+        if budget is None:
+            continue
+        for directory in CALLERS.get(service, ()):
+            spenders.setdefault(directory, {})[service] = budget
+    return spenders

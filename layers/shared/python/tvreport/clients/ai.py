@@ -21,7 +21,8 @@ from tvreport.ai_rules import (
     rule_bff,
     rule_star_sign_pick,
 )
-from tvreport.clients.http import rate_limiter, record_metric
+from tvreport.clients.http import default_retry_policy, pause_after_429, record_metric, within_budget
+from tvreport.clients.slots import slot_scheduler
 from tvreport.observability import count_auth_failure, logger
 from tvreport.records import CastMember
 from tvreport.schema import Stage
@@ -188,9 +189,25 @@ class TvPersonalityAI:
         is_allowed: Callable[[AnswerT], bool],
     ) -> AnswerT:
         assert self._client is not None
-        limiter = rate_limiter(SERVICE_NAME)  # this process's share of the deployment's OpenAI budget
-        if limiter is not None:
-            limiter.try_acquire(SERVICE_NAME)
+        slots = slot_scheduler(SERVICE_NAME)
+        try:
+            with within_budget(slots):  # a slot of the deployment's OpenAI budget, if it has one
+                return self._complete(name, schema, prompt, answer_type, is_allowed)
+        except UnusableAnswer as exc:
+            if isinstance(exc.__cause__, openai.RateLimitError):  # the whole deployment slows down
+                pause_after_429(slots, exc.__cause__.response.headers.get("Retry-After"),
+                                default_retry_policy.retry_after_cap_s)
+            raise
+
+    def _complete(
+        self,
+        name: str,
+        schema: dict[str, Any],
+        prompt: dict[str, Any],
+        answer_type: type[AnswerT],
+        is_allowed: Callable[[AnswerT], bool],
+    ) -> AnswerT:
+        assert self._client is not None
         record_metric("AiCalls")
         try:
             completion = self._client.chat.completions.create(

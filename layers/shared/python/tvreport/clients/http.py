@@ -1,14 +1,13 @@
 """Shared HTTP plumbing for the outside-service clients: one `httpx.Client` per
 service, bounded retries (exponential backoff with jitter, `Retry-After` honoured)
-on transient failures only, a per-service rate limit, and call/retry metrics."""
+on transient failures only, each attempt in a deployment-wide slot of the service's
+budget (tvreport.clients.slots), and call/retry metrics."""
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import functools
-import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,23 +18,21 @@ from typing import Any, TypeVar
 import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.exceptions import SchemaValidationError
-from pyrate_limiter import Duration, Limiter, Rate
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from tvreport import env_keys
+from tvreport.budget_bucket import TooFarAhead
 from tvreport.clients.errors import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
+from tvreport.clients.slots import MAX_WAIT_S, SlotScheduler, slot_scheduler
 from tvreport.observability import logger, metrics
-from tvreport.upstream_budgets import DEPLOYMENT_BUDGETS
 
 T = TypeVar("T")
 
 # Honest identification for the crawler (Rotten Tomatoes has no API).
 USER_AGENT = "tvreport-crawler/1.0 (+https://github.com/tvreport/tvreport)"
 
-# Requests per second per service for one process when the environment gives no share
-# (outside a deployed function); a deployed function gets its share of the deployment's
-# budget in UPSTREAM_RATE_LIMITS (stacks/pipeline_stack.py).
-RATE_LIMITS_PER_SECOND: dict[str, float | None] = dict(DEPLOYMENT_BUDGETS)
+# How long every process of the deployment holds off after a 429 that names no
+# Retry-After (one that does is honoured, up to RetryPolicy.retry_after_cap_s).
+PAUSE_AFTER_429_S = 1.0
 
 # httpx logs every request line (with the query string, where TMDB's v3 key lives)
 # at INFO; keep it quiet so no credential reaches the logs.
@@ -112,26 +109,6 @@ def shared_http_client(service: str, base_url: str, timeout_s: float) -> httpx.C
     return make_http_client(service, base_url, timeout_s)
 
 
-def build_rate_limiter(service: str) -> Limiter | None:
-    overrides = json.loads(os.environ.get(env_keys.UPSTREAM_RATE_LIMITS) or "{}")
-    per_second = overrides.get(service, RATE_LIMITS_PER_SECOND.get(service))
-    return Limiter(limiter_rate(per_second)) if per_second else None
-
-
-def limiter_rate(per_second: float) -> Rate:
-    """A whole number of requests per window: n a second for a share of at least one
-    (rounded down, never above the share), else one request every 1/share seconds."""
-    if per_second >= 1:
-        return Rate(int(per_second), Duration.SECOND)
-    return Rate(1, int(-(-1000 // per_second)))
-
-
-@functools.cache
-def rate_limiter(service: str) -> Limiter | None:
-    """One limiter per service per process, shared by every client of that service."""
-    return build_rate_limiter(service)
-
-
 # Services whose paths name a show (Rotten Tomatoes pages are /tv/<title slug>):
 # only their first path segment is logged.
 _PATHS_NAMING_SHOWS = frozenset({"rottentomatoes"})
@@ -190,19 +167,19 @@ def check_status(service: str, response: httpx.Response) -> httpx.Response:
 
 
 class Upstream:
-    """One service's calls: rate limit, request, classify, retry."""
+    """One service's calls: a budget slot, request, classify, retry."""
 
     def __init__(
         self,
         service: str,
         http: httpx.Client,
         retry: RetryPolicy | None = None,
-        limiter: Limiter | None = None,
+        slots: SlotScheduler | None = None,
     ) -> None:
         self.service = service
         self.http = http
         self._retry = retry
-        self._limiter = limiter
+        self._slots = slots
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -252,19 +229,20 @@ class Upstream:
         parse: Callable[[httpx.Response], T],
         request_kwargs: dict[str, Any],
     ) -> T:
-        limiter = self._limiter if self._limiter is not None else rate_limiter(self.service)
-        if limiter is not None:
-            limiter.try_acquire(self.service)
-        record_metric(f"UpstreamCalls_{self.service}")
-        try:
-            response = self._request(method, url, request_kwargs)
-        except httpx.TimeoutException as exc:
-            left = seconds_left()
-            if left is not None and left <= 0:  # the read was cut short by the deadline
-                raise DeadlineExceeded(type(exc).__name__, service=self.service, code="deadline") from exc
-            raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="timeout") from exc
-        except httpx.TransportError as exc:
-            raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="transport") from exc
+        slots = self._slots if self._slots is not None else slot_scheduler(self.service)
+        with within_budget(slots):
+            record_metric(f"UpstreamCalls_{self.service}")
+            try:
+                response = self._request(method, url, request_kwargs)
+            except httpx.TimeoutException as exc:
+                left = seconds_left()
+                if left is not None and left <= 0:  # the read was cut short by the deadline
+                    raise DeadlineExceeded(type(exc).__name__, service=self.service, code="deadline") from exc
+                raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="timeout") from exc
+            except httpx.TransportError as exc:
+                raise RetryableUpstreamError(type(exc).__name__, service=self.service, code="transport") from exc
+        if response.status_code == 429:
+            pause_after_429(slots, response.headers.get("Retry-After"), self.retry_policy.retry_after_cap_s)
         return parse(response)
 
     def _request(self, method: str, url: str, request_kwargs: dict[str, Any]) -> httpx.Response:
@@ -312,6 +290,41 @@ class Upstream:
 class DeadlineExceeded(RetryableUpstreamError):
     """The invocation's time ran out for this call: the message is retried later (or the
     stage hands its remaining work on), never waited out here."""
+
+
+class NoSlotInTime(DeadlineExceeded):
+    """The service's budget has no slot before the deadline (or within MAX_WAIT_S): the
+    stage hands the rest of its chunk on, or the message is retried later."""
+
+
+def pause_after_429(slots: SlotScheduler | None, retry_after: str | None, cap_s: float) -> None:
+    """Hold the whole deployment off the service for its Retry-After (capped), or
+    PAUSE_AFTER_429_S when it names none."""
+    if slots is None:
+        return
+    seconds = parse_retry_after(retry_after)
+    slots.pause(PAUSE_AFTER_429_S if seconds is None else min(seconds, cap_s))
+    record_metric(f"UpstreamPauses_{slots.service}")
+
+
+@contextlib.contextmanager
+def within_budget(slots: SlotScheduler | None) -> Iterator[None]:
+    """Wait for the call's slot (at most the time left), then make the call inside."""
+    if slots is None:
+        yield
+        return
+    left = seconds_left()
+    if left is not None and left <= 0:
+        raise DeadlineExceeded("no time left for the call", service=slots.service, code="deadline")
+    try:
+        slots.acquire(MAX_WAIT_S if left is None else min(MAX_WAIT_S, left))
+    except TooFarAhead as exc:
+        record_metric(f"UpstreamNoSlot_{slots.service}")
+        raise NoSlotInTime(str(exc), service=slots.service, code="budget") from exc
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def _stop_at_deadline(state: RetryCallState) -> bool:

@@ -1,5 +1,5 @@
 """Rotten Tomatoes crawler: search page -> the TV series that matches -> its scores.
-Politely rate limited (see http.RATE_LIMITS_PER_SECOND) with an honest User-Agent."""
+Politely rate limited (the deployment-wide budget, tvreport.upstream_budgets) with an honest User-Agent."""
 from __future__ import annotations
 
 from dataclasses import replace
