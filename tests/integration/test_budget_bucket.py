@@ -143,6 +143,21 @@ def test_a_slot_gone_stale_in_the_pool_is_dropped_not_sent_late(bucket):
     assert taken >= clock.now - LATE_TOLERANCE_S and scheduler.dropped >= 1
 
 
+def test_a_sleep_that_ends_too_late_gives_its_slot_up_for_the_next(bucket):
+    clock = Clock()
+    oversleep = [0.2]  # the first wake-up comes 200 ms late (a loaded host), then on time
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds + (oversleep.pop() if oversleep else 0))
+
+    scheduler = SlotScheduler("rottentomatoes", 5, bucket, clock=clock, sleep=sleep)
+    with scheduler.slot():
+        pass
+    with scheduler.slot() as at:
+        assert clock.now - at <= LATE_TOLERANCE_S  # sent on a slot it was on time for
+    assert (scheduler.used, scheduler.dropped) == (2, 1)
+
+
 def _upstream(transport: ScriptedTransport, scheduler: SlotScheduler, clock: Clock) -> Upstream:
     retry = RetryPolicy(attempts=3, backoff_base_s=0, backoff_max_s=0, sleep=clock.sleep)
     return Upstream("rottentomatoes", make_http_client("rottentomatoes", "https://rt.test", 5, transport=transport),

@@ -28,6 +28,8 @@ MAX_SLOTS_PER_WRITE = 8
 # left); a bucket further ahead raises TooFarAhead and the message is retried later.
 MAX_WAIT_S = 60.0
 LATE_TOLERANCE_S = SLOT_MARGIN_S / 2
+# Slots a request gives up when its sleep ends later than LATE_TOLERANCE_S past them.
+LATE_WAKE_RETAKES = 3
 # A new run of slots starts this far ahead of now: twice the bucket write's recent round
 # trip, so the slots are not past when its answer comes (a slow write would otherwise
 # return stale slots, dropped, reserved again: a livelock under load). Capped.
@@ -55,11 +57,20 @@ class SlotScheduler:
     def acquire(self, max_wait_s: float = MAX_WAIT_S) -> float:
         """This request's slot, once it has come (the caller sends, then `release()`s).
         Raises TooFarAhead when the next free slot is more than `max_wait_s` away."""
-        at = self._take(max_wait_s)
-        delay = at - self._clock()
-        if delay > 0:
-            self._sleep(delay)
-        return at
+        for retake in range(LATE_WAKE_RETAKES + 1):
+            at = self._take(max_wait_s)
+            delay = at - self._clock()
+            if delay > 0:
+                self._sleep(delay)
+            # Woken too late (a loaded host): sent now it could crowd the next second. After
+            # a few, send anyway rather than stall.
+            if self._clock() - at <= LATE_TOLERANCE_S or retake == LATE_WAKE_RETAKES:
+                return at
+            with self._ready:
+                self._holding -= 1
+                self.used -= 1
+                self.dropped += 1
+        raise AssertionError("unreachable")
 
     def release(self) -> None:
         with self._ready:

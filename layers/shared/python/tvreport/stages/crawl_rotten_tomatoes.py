@@ -31,7 +31,7 @@ class CrawlDeps:
     cache: ShowCacheStore
     rotten_tomatoes: Callable[[], RottenTomatoesClient]
     rt_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
-    parallelism: int = RT_PARALLELISM  # shows crawled at once (all within the process's Rotten Tomatoes share)
+    parallelism: int = RT_PARALLELISM  # shows crawled at once (within the deployment's Rotten Tomatoes budget)
 
 
 HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (one show's crawl + the writes)

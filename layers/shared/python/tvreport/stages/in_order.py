@@ -3,8 +3,8 @@ order, so what a stage forwards and counts never depends on which call finished 
 
 Threads, not processes: the work is waiting on HTTP. Each thread runs in a copy of the
 caller's context (the invocation's upstream deadline is a contextvar), and shares the
-process's httpx client and rate limiter (both thread-safe), so the stage's share of a
-service's budget holds however many threads ask."""
+process's httpx client and slot scheduler (both thread-safe), so the deployment's
+budget for a service holds however many threads ask."""
 from __future__ import annotations
 
 import contextvars

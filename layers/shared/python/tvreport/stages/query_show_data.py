@@ -25,8 +25,8 @@ from tvreport.stages.in_order import InOrder
 
 CAST_FOR_MATCHING = 6
 HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (a show's calls + the writes)
-# Shows in flight per chunk: enough to keep a process's TMDB share busy at ~100 ms a call;
-# the shared rate limiter, not this, bounds the request rate.
+# Shows in flight per chunk: enough to keep TMDB's budget busy at ~100 ms a call; the
+# deployment's slot bucket (tvreport.clients.slots), not this, bounds the request rate.
 SHOW_PARALLELISM = 8
 
 
@@ -38,7 +38,7 @@ class ShowDataDeps:
     rt_queue_url: str
     tmdb: Callable[[], TmdbClient]
     show_data_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
-    parallelism: int = SHOW_PARALLELISM  # shows looked up at once (all within the process's TMDB share)
+    parallelism: int = SHOW_PARALLELISM  # shows looked up at once (all within the deployment's TMDB budget)
 
 
 def handle(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int] | None = None) -> None:
