@@ -24,11 +24,17 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def moto_tables(cdk_template: dict, aws_credentials: None) -> Iterator[dict[str, str]]:
-    """role ("sessions", "viewing", "show_cache", "upstream_budgets") -> table name, inside mock_aws."""
+def moto_tables(cdk_template: dict, aws_credentials: None,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """role ("sessions", "viewing", "show_cache", "upstream_budgets") -> table name, inside
+    mock_aws; the budgeted clients spend their budgets through this bucket table."""
     with mock_aws():
         aws.reset()
-        yield create_tables(cdk_template, REGION)
+        tables = create_tables(cdk_template, REGION)
+        monkeypatch.setenv(env_keys.UPSTREAM_BUDGETS_TABLE, tables["upstream_budgets"])
+        slots.slot_scheduler.cache_clear()
+        yield tables
+        slots.slot_scheduler.cache_clear()
         aws.reset()
 
 
@@ -41,7 +47,6 @@ def function_env(moto_tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     def apply(extra: dict[str, str]) -> None:
         common = {env_keys.SESSIONS_TABLE: moto_tables["sessions"], env_keys.VIEWING_TABLE: moto_tables["viewing"],
                   env_keys.SHOW_CACHE_TABLE: moto_tables["show_cache"], env_keys.PROGRESS_THRESHOLD: "97",
-                  env_keys.UPSTREAM_BUDGETS_TABLE: moto_tables["upstream_budgets"],
                   env_keys.CHUNK_SIZE: "50", env_keys.SESSION_TTL_DAYS: "1",
                   env_keys.STALL_TIMEOUT_SECONDS: "600", env_keys.PURGE_DELAY_SECONDS: "360",
                   env_keys.RESEND_AFTER_SECONDS: "120",

@@ -57,9 +57,7 @@ class EdgeTransport(httpx.BaseTransport):
 
 
 @pytest.fixture
-def stores(moto_tables, monkeypatch):
-    monkeypatch.setenv(env_keys.UPSTREAM_BUDGETS_TABLE, moto_tables["upstream_budgets"])  # the deployment's slots
-    slots.slot_scheduler.cache_clear()
+def stores(moto_tables):
     sqs = boto3.client("sqs", region_name=REGION)
     rt_queue = sqs.create_queue(QueueName="rt")["QueueUrl"]
     sessions = SessionRepository(moto_tables["sessions"], ttl_days=1)
