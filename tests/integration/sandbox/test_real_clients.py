@@ -14,6 +14,11 @@ from tvreport.clients.tmdb import TmdbClient
 from .conftest import TMDB_KEY
 
 
+@pytest.fixture(autouse=True)
+def budget_bucket(moto_tables: dict[str, str]) -> None:
+    """The clients spend TMDB's and Rotten Tomatoes' budgets through the bucket on moto."""
+
+
 @pytest.fixture(scope="module")
 def sandbox(viewers: dict[str, list[dict]]) -> Iterator[Sandbox]:
     with Sandbox(tmdb_api_key=TMDB_KEY, viewers=viewers) as running:
