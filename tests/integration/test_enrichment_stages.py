@@ -10,6 +10,7 @@ import pytest
 
 from tests.integration.conftest import REGION
 from tests.support.queues import drain
+from tests.support.stored import stored_session
 from tests.unit.clients.support import real_text
 from tvreport.clients.errors import LOOKUP_ROUNDS
 from tvreport.clients.http import RetryPolicy, make_http_client
@@ -99,7 +100,7 @@ def test_a_show_whose_lookup_fails_one_round_of_retries_is_looked_up_again(store
     (forwarded,) = drain(rt_queue)
     assert [show["title"] for show in forwarded["shows"]] == ["Dark"] and forwarded["not_on_tmdb"] == 0
     view = sessions.get("flaky")
-    assert (view.item["sd_shows_done"], view.item["sd_shows_failed"]) == (1, 0)
+    assert (view.show_data.shows_done, view.show_data.shows_failed) == (1, 0)
 
 
 # ---- hole 17: a refused TMDB key fails the session, it does not "complete" empty --
@@ -117,7 +118,8 @@ def test_a_wrong_tmdb_key_fails_the_session_with_a_reason_and_a_metric(stores, s
         ShowRef(show_key="the office", title="The Office"), ShowRef(show_key="dark", title="Dark")]), deps)
     view = sessions.get("wrong-key")
     assert (view.state, view.failure_reason) == (State.FAILED, "UPSTREAM_AUTH_FAILED")
-    assert "tmdb" in view.item["failure_detail"] and "401" in view.item["failure_detail"]
+    detail = stored_session(sessions, "wrong-key")["failure_detail"]
+    assert "tmdb" in detail and "401" in detail
     assert metrics.metric_set["UpstreamAuthFailed_tmdb"]["Value"] == [1.0]
     assert sum(sandbox.stats()["tmdb"]["requests"].values()) - before == 1  # no retries, no second show
     assert drain(rt_queue) == []  # nothing forwarded, nothing counted
@@ -169,7 +171,7 @@ def test_a_challenge_page_keeps_the_cached_scores_and_is_asked_again(stores, mon
     assert show.rt_checked_at == stamp and show.rt_outcome == "scored"  # the failed refresh left no mark
     assert len(seen) == LOOKUP_ROUNDS * NO_WAIT.attempts  # retried as a transient failure, two rounds
     view = sessions.get("user")
-    assert (view.item["rt_shows_done"], view.item["rt_shows_failed"]) == (1, 0)  # scored from the cache
+    assert (view.rotten_tomatoes.shows_done, view.rotten_tomatoes.shows_failed) == (1, 0)  # scored from the cache
 
 
 def test_a_real_search_and_page_refresh_the_cache(stores):
@@ -231,12 +233,12 @@ def test_a_trickling_tmdb_cannot_hold_a_chunk_past_its_time_and_counts_stay_exac
     with pytest.raises(DeadlineExceeded):  # the message fails; SQS redelivers it
         query_show_data.handle(chunk, ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: trickling),
                                remaining_ms=lambda: 1_000)
-    assert "sd_chunks_done" not in sessions.get("slow").item and drain(rt_queue) == []
+    assert "sd_chunks_done" not in stored_session(sessions, "slow") and drain(rt_queue) == []
     for _ in range(2):  # the redelivery, then a duplicate of it
         query_show_data.handle(chunk, ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: healthy),
                                remaining_ms=lambda: 300_000)
-    item = sessions.get("slow").item
-    assert (item["sd_chunks_done"], item["sd_shows_done"], item.get("sd_shows_failed", 0)) == (1, 1, 0)
+    sd = sessions.get("slow").show_data
+    assert (sd.chunks_done, sd.shows_done, sd.shows_failed) == (1, 1, 0)
 
 
 class Budget:
@@ -263,13 +265,13 @@ def test_a_chunk_short_of_time_hands_its_rest_on_and_is_counted_once(stores, san
     query_show_data.handle(chunk, deps, remaining_ms=Budget(calls=2))  # time for 2 shows, then low
     [part] = drain(own_queue)
     assert part["part"] == 1 and [s["show_key"] for s in part["shows"]] == ["no such show here", "ozark"]
-    assert len(part["carried"]) == 2 and "sd_chunks_done" not in sessions.get("split").item
+    assert len(part["carried"]) == 2 and "sd_chunks_done" not in stored_session(sessions, "split")
     assert drain(rt_queue) == []  # nothing forwarded before the last part
 
     query_show_data.handle(ShowChunk.model_validate(part), deps, remaining_ms=lambda: 300_000)
     query_show_data.handle(chunk, deps, remaining_ms=lambda: 300_000)  # the first part redelivered: a second chain
-    item = sessions.get("split").item
-    assert (item["sd_chunks_done"], item["sd_shows_done"], item["sd_shows_failed"]) == (1, 3, 1)
+    sd = sessions.get("split").show_data
+    assert (sd.chunks_done, sd.shows_done, sd.shows_failed) == (1, 3, 1)
     forwarded = drain(rt_queue)
     assert len(forwarded) == 2  # one per chain; the RT ledger counts chunk 3 once
     assert all(sorted(s["show_key"] for s in f["shows"]) == ["dark", "ozark", "the office"] for f in forwarded)
@@ -293,6 +295,6 @@ def test_a_crawl_short_of_time_hands_its_rest_on_and_is_counted_once(stores):
     assert (part["part"], len(part["shows"]), part["carried_scored"], part["carried_unscored"]) == (1, 1, 1, 1)
     for message in (RtChunk.model_validate(part), chunk):
         crawl_rotten_tomatoes.handle(message, deps, remaining_ms=lambda: 300_000)
-    item = sessions.get("crawl-split").item
-    assert (item["rt_chunks_done"], item["rt_shows_done"], item["rt_shows_failed"]) == (1, 2, 3)
+    rt = sessions.get("crawl-split").rotten_tomatoes
+    assert (rt.chunks_done, rt.shows_done, rt.shows_failed) == (1, 2, 3)
     assert seen == []  # all from the cache

@@ -17,6 +17,7 @@ from local.sandbox.catalogue import CATALOGUE_PATH
 from tests.integration.conftest import REGION
 from tests.support.aws_edge import Edge, all_unprocessed
 from tests.support.queues import drain
+from tests.support.stored import stored_session
 from tvreport import env_keys
 from tvreport.clients import slots
 from tvreport.clients.http import RetryPolicy, make_http_client
@@ -111,8 +112,8 @@ def test_a_parallel_chunk_forwards_and_counts_what_a_sequential_one_does(stores,
     assert parallel["not_on_tmdb"] == 2
     assert len(parallel_edge.arrivals) == len(sequential_edge.arrivals)  # the same lookups, no more
     for session_id in ("par", "seq"):
-        item = sessions.get(session_id).item
-        assert (item["sd_chunks_done"], item["sd_shows_done"], item["sd_shows_failed"]) == (1, 12, 2)
+        sd = sessions.get(session_id).show_data
+        assert (sd.chunks_done, sd.shows_done, sd.shows_failed) == (1, 12, 2)
     # and the aliases the chunk learnt were written (in batches): a rerun asks TMDB nothing
     warm_edge = EdgeTransport()
     tmdb_warm = tmdb_client(sandbox, warm_edge)
@@ -159,7 +160,7 @@ def test_a_cancel_stops_new_shows_and_counts_nothing(stores, sandbox):
     sessions.crunching = crunching  # type: ignore[method-assign]
     query_show_data.handle(chunk, ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: tmdb, parallelism=4))
     assert drain(rt_queue) == []
-    assert "sd_chunks_done" not in sessions.get("cancel").item
+    assert "sd_chunks_done" not in stored_session(sessions, "cancel")
     # the check before the third submission saw the cancel: two shows ran, the rest never
     assert checks["n"] == 3 and 0 < len(edge.arrivals) < len(TITLES[:12])
 
@@ -173,11 +174,11 @@ def test_a_parallel_crawl_counts_like_a_sequential_one(stores, sandbox):
     chunk = RtChunk.model_validate({**forwarded(rt_queue), "session_id": "crawl"})
     rt = RottenTomatoesClient(sandbox.rotten_tomatoes_url, retry=NO_WAIT)
     crawl_rotten_tomatoes.handle(chunk, CrawlDeps(sessions, cache, lambda: rt, parallelism=4))
-    item = sessions.get("crawl").item
+    rt = sessions.get("crawl").rotten_tomatoes
     expected_scored = sum(1 for s in json.loads(CATALOGUE_PATH.read_text())["shows"][:10]
                           if (s.get("rotten_tomatoes") or {}).get("critics_score") is not None
                           or (s.get("rotten_tomatoes") or {}).get("audience_score") is not None)
-    assert (item["rt_chunks_done"], item["rt_shows_done"], item["rt_shows_failed"]) == (
+    assert (rt.chunks_done, rt.shows_done, rt.shows_failed) == (
         1, expected_scored, 10 - expected_scored)
     cached = cache.batch_get(ref.tmdb_id for ref in chunk.shows)
     assert all(show.rt_checked_at for show in cached.values()) and len(cached) == 10

@@ -11,6 +11,7 @@ import pytest
 from local.sandbox import generate_gandalf_key
 from tests.integration.conftest import REGION
 from tests.support.queues import drain
+from tests.support.stored import stored_session
 from tvreport.clients.gandalf import GandalfClient
 from tvreport.messages import ActivitiesRequest
 from tvreport.repositories.sessions import SessionRepository
@@ -56,7 +57,7 @@ def test_a_history_is_handed_over_when_time_runs_low(env, sandbox):
     chunks = drain(queues["show-data"])
     assert view.total_chunks == len(chunks) == 2 and view.total_shows == 80
     assert sum(len(c["shows"]) for c in chunks) == 80
-    assert view.item["activities"] == len(sandbox.gandalf._viewers["typical"])
+    assert view.activities == len(sandbox.gandalf._viewers["typical"])
 
     # the same in one go gives the same totals; a redelivered last part changes nothing
     start(sessions, "one-go")
@@ -64,7 +65,7 @@ def test_a_history_is_handed_over_when_time_runs_low(env, sandbox):
     for _ in range(2):
         query_activities.handle(one_go, lambda: 900_000, deps())
     again = sessions.get("one-go")
-    assert (again.total_shows, again.total_chunks, again.item["activities"]) == (80, 2, view.item["activities"])
+    assert (again.total_shows, again.total_chunks, again.activities) == (80, 2, view.activities)
 
 
 @pytest.mark.parametrize("data_key, signing_key, reason", [
@@ -114,8 +115,8 @@ def split_sensitive_history() -> list[dict]:
 def _decisions(sessions: SessionRepository, viewing: ViewingRepository, session_id: str) -> tuple:
     view = sessions.get(session_id)
     kinds = sorted((r.show_key, r.kind, r.plays) for r in viewing.records(session_id, as_of=date.today()))
-    return (view.total_shows, view.total_chunks, view.item["activities"], view.item["rejected_rows"],
-            view.item["movies"], view.item["date_format"], kinds)
+    return (view.total_shows, view.total_chunks, view.activities, view.rejected_rows,
+            view.movies, stored_session(sessions, session_id)["date_format"], kinds)
 
 
 def test_a_forced_hand_off_decides_exactly_as_one_go(env, sandbox, moto_tables):
@@ -152,5 +153,5 @@ def test_pages_are_stored_as_they_arrive_and_a_redelivered_part_resumes(env, san
     view = sessions.get("resume")
     assert view.total_shows == 80
     # DELETE reaches the raw pages too: every record and every page
-    assert viewing.delete_session("resume") == view.total_shows + view.item["movies"] + pages
+    assert viewing.delete_session("resume") == view.total_shows + view.movies + pages
     assert viewing.records("resume", as_of=date.today()) == [] and viewing.raw_page_numbers("resume") == set()

@@ -12,6 +12,7 @@ from tests.integration.test_tracker import export
 from tests.support.events import api_event, sqs_event
 from tests.support.handlers import FakeContext, load_handler
 from tests.support.queues import drain
+from tests.support.stored import stored_session
 from tests.support.values import statistics
 from tvreport import env_keys
 from tvreport.clients.ai import TvPersonalityAI
@@ -63,7 +64,7 @@ def test_a_history_past_the_show_cap_fails_with_a_reason(moto_tables, sessions):
                             lambda: 900_000, deps)
     view = sessions.get("long")
     assert (view.state, view.failure_reason) == (State.FAILED, "TOO_MANY_SHOWS")
-    assert view.item["failure_detail"] == "31 distinct shows; a session may have at most 30"
+    assert stored_session(sessions, "long")["failure_detail"] == "31 distinct shows; a session may have at most 30"
     assert view.total_chunks is None and drain(queues["showdata"]) == []
 
 
@@ -125,7 +126,7 @@ def test_completion_stores_the_rederived_star_sign_in_the_same_write(moto_tables
     view = sessions.get("sign")
     assert view.state is State.COMPLETED
     assert view.results[Stage.STAR_SIGN] == sign("final")
-    assert view.item[result_attribute(Stage.STAR_SIGN)]["score_quip"] == "final"  # stored by field name
+    assert stored_session(sessions, "sign")[result_attribute(Stage.STAR_SIGN)]["score_quip"] == "final"  # stored by field name
     # an ended session takes no other star sign
     assert not sessions.complete("sign", statistics(shows_watched=1), star_sign=sign("late"))
     assert sessions.get("sign").results[Stage.STAR_SIGN] == sign("final")

@@ -46,7 +46,7 @@ def api(moto_tables, function_env):
 
 def start_pending(api, session_id: str) -> bool:
     view = api.sessions.get(session_id)
-    return view.state is State.CRUNCHING_DATA and "start_sent_at" not in view.item
+    return view.state is State.CRUNCHING_DATA and not view.start_sent
 
 
 def test_a_replayed_create_sends_the_start_the_first_never_sent(api, real_fixtures):
@@ -78,8 +78,8 @@ def test_a_replayed_create_sends_the_start_the_first_never_sent(api, real_fixtur
     assert sorted(c["chunk_id"] for c in chunks) == list(range(first.total_chunks))
     query_activities.handle(request, lambda: 60_000, deps)
     again = api.sessions.get(sid)
-    assert (again.total_shows, again.total_chunks, again.item["activities"]) == \
-           (first.total_shows, first.total_chunks, first.item["activities"])
+    assert (again.total_shows, again.total_chunks, again.activities) == \
+           (first.total_shows, first.total_chunks, first.activities)
     # wave 0 was claimed and sent the first time: a duplicate split sends no chunk again
     assert drain(api.queues["show-data"]) == []
 

@@ -56,8 +56,9 @@ def test_a_send_that_keeps_failing_keeps_its_claim_and_does_not_fail_the_record(
         assert tracker() == {"batchItemFailures": []}  # no poison record, no blocked shard
     view = repo.get("s-1")
     assert Stage.TV_BFF in view.requested and Stage.TV_BFF not in view.sent
-    assert view.item["tvbff_send_attempts"] == 1  # claimed and tried once: no claim/release loop
-    assert view.item["tvbff_next_send_at"] > view.item["tvbff_requested_at"]  # the watchdog's turn
+    tvbff = view.triggers[Stage.TV_BFF]
+    assert tvbff.send_attempts == 1  # claimed and tried once: no claim/release loop
+    assert tvbff.next_send_at > tvbff.requested_at  # the watchdog's turn
     assert view.progress_at < view.updated_at  # bookkeeping is not progress
 
 

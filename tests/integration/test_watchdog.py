@@ -80,7 +80,7 @@ def test_stalled_sessions_end_by_the_thresholds(deps):
     outcome = sweep(deps, STALL, now=utc_now() + 2 * STALL)
     assert outcome == {**NOTHING, "completed": 1, "failed": 1}
     done, stuck = deps.sessions.get("far-along"), deps.sessions.get("stuck")
-    assert done.state is State.COMPLETED and done.item["report_partial"] is True
+    assert done.state is State.COMPLETED and done.report_partial is True
     assert (stuck.state, stuck.failure_reason) == (State.FAILED, "STALLED")
     assert list(deps.sessions.active_sessions()) == []  # ended sessions leave the index
 
@@ -92,7 +92,7 @@ def test_a_stalled_session_with_unmatched_titles_completes(deps):
     assert Stage.STAR_SIGN in deps.sessions.get("unmatched").sent
     assert sweep(deps, STALL, now=utc_now() + 2 * STALL)["completed"] == 1
     view = deps.sessions.get("unmatched")
-    assert (view.state, view.item["report_partial"]) == (State.COMPLETED, True)
+    assert (view.state, view.report_partial) == (State.COMPLETED, True)
 
 
 def test_a_claim_left_unsent_by_a_crash_is_sent_again(deps):
@@ -114,11 +114,11 @@ def test_a_send_that_keeps_failing_is_retried_with_backoff_and_the_session_still
     on_session_image(deps.sessions.get_item("unsendable"), deps)  # claims tvBFF, the send fails
     view = deps.sessions.get("unsendable")
     assert Stage.TV_BFF in view.requested and Stage.TV_BFF not in view.sent
-    assert view.item["tvbff_send_attempts"] == 1
+    assert view.triggers[Stage.TV_BFF].send_attempts == 1
 
     # The failure's own stream record calls for nothing: no release, no new claim.
     on_session_image(deps.sessions.get_item("unsendable"), deps)
-    assert deps.sessions.get("unsendable").item["tvbff_send_attempts"] == 1
+    assert deps.sessions.get("unsendable").triggers[Stage.TV_BFF].send_attempts == 1
 
     # Backoff: 2 minutes after the first failure, then 4 after the second.
     tries = []
@@ -126,7 +126,7 @@ def test_a_send_that_keeps_failing_is_retried_with_backoff_and_the_session_still
         clock.now = start + timedelta(minutes=minutes)
         tries.append(sweep(deps, STALL, now=clock.now)["resent"])
     assert tries == [0, 1, 0, 1, 1]
-    assert deps.sessions.get("unsendable").item["tvbff_send_attempts"] == 4
+    assert deps.sessions.get("unsendable").triggers[Stage.TV_BFF].send_attempts == 4
 
     # Those bookkeeping writes are not progress: the session still stalls out.
     clock.now = start + STALL + timedelta(minutes=1)
@@ -165,7 +165,7 @@ def test_a_lost_stream_record_leaves_nothing_undone(deps, clock):
     clock.now += timedelta(minutes=3)
     assert sweep(deps, STALL, now=clock.now)["acted"] == 1
     view = deps.sessions.get("lost-record")
-    assert (view.state, view.item["report_partial"]) == (State.COMPLETED, False)
+    assert (view.state, view.report_partial) == (State.COMPLETED, False)
 
 
 def test_one_sessions_error_does_not_stop_the_sweep(deps, moto_tables):
@@ -203,7 +203,7 @@ def test_a_wave_whose_send_failed_is_sent_again_or_the_session_ends(deps, clock,
     sqs.delete_queue(QueueUrl=deps.show_data_queue_url)
     on_session_image(repo.get_item("waves"), deps)  # wave 1 is due: claimed, its send fails
     view = repo.get("waves")
-    assert (view.item["waves_claimed"], view.item["waves_sent"]) == (2, 1)
+    assert (view.waves.claimed, view.waves.sent) == (2, 1)
     clock.now += timedelta(minutes=3)
     assert sweep(deps, STALL, now=clock.now) == {**NOTHING, "resent": 1}  # failed again: not an error
 
@@ -212,7 +212,7 @@ def test_a_wave_whose_send_failed_is_sent_again_or_the_session_ends(deps, clock,
         clock.now += timedelta(minutes=5)
         assert sweep(deps, STALL, now=clock.now)["resent"] == 1
         assert [m["chunk_id"] for m in drain(deps.show_data_queue_url)] == [2, 3]
-        assert repo.get("waves").item["waves_sent"] == 2
+        assert repo.get("waves").waves.sent == 2
     else:
         clock.now += STALL
         assert sweep(deps, STALL, now=clock.now) == {**NOTHING, "resent": 1, "failed": 1}

@@ -136,7 +136,6 @@ class SessionView:
     failure_reason: str | None
     updated_at: str | None  # any write, bookkeeping included
     progress_at: str | None  # only writes that are progress (counts, pages, totals, AI results)
-    item: Mapping[str, Any]  # the stored item as read; the fields above and below are what code reads
     source: str | None = None
     created_at: str | None = None
     completed_at: str | None = None
@@ -202,7 +201,6 @@ class SessionView:
             failure_reason=item.get("failure_reason"),
             updated_at=item.get("updated_at"),
             progress_at=item.get("progress_at") or item.get("created_at"),
-            item=item,
             source=item.get("source"),
             created_at=item.get("created_at"),
             completed_at=item.get("completed_at"),
