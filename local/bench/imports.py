@@ -49,6 +49,9 @@ def import_times(
         spec = WorkerSpec.for_function(function, base_env, log_dir)
         env = dict(spec.environment)
         env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        # Tracing as the template sets it (the workers turn it off: no X-Ray daemon here), so
+        # the functions that keep the X-Ray SDK on AWS pay for it here too (import only).
+        env["POWERTOOLS_TRACE_DISABLED"] = function.environment.get("POWERTOOLS_TRACE_DISABLED", "false")
         floor_env = floor_env or env
         paths = [spec.code_dir, *spec.layer_dirs]
         module = spec.handler.rsplit(".", 1)[0].replace("/", ".")

@@ -9,6 +9,7 @@ from aws_cdk import Duration, RemovalPolicy, aws_iam as iam, aws_lambda as lambd
 from constructs import Construct
 
 from stacks.layers import ARCHITECTURE, RUNTIME
+from stacks.needs import NEEDS
 from tvreport import env_keys
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
@@ -19,6 +20,21 @@ METRICS_NAMESPACE = "TvReport"
 # input, e.g. pydantic's input_value) is attached to a trace. Errors still show
 # as faults on the segment and in the function's logs and Errors metric.
 TRACER_SETTINGS = {"POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false", "POWERTOOLS_TRACER_CAPTURE_ERROR": "false"}
+# pydantic looks for plugins (an entry-point scan of every installed distribution) when it
+# builds its first model; we use none, so no function pays for the scan at cold start.
+PYDANTIC_SETTINGS = {env_keys.PYDANTIC_DISABLE_PLUGINS: "__all__"}
+
+
+def sdk_traced(directory: str) -> bool:
+    """Every function keeps Lambda active tracing: the service's own segments
+    (initialization, invocation) and the trace header botocore forwards to SQS need no
+    SDK. The X-Ray SDK (Powertools Tracer: a subsegment per record and per AWS call)
+    costs about 0.1x of the import floor at every cold start, so only the functions that
+    call an outside service load it: their invocations run for seconds and make dozens
+    of store and queue calls, where the subsegments show where the time went. The API,
+    the tracker, the watchdog and the dead letters make a few calls in short
+    invocations, where the cold start is most of the latency (docs/architecture.md)."""
+    return NEEDS[directory].upstream is not None
 
 
 class PipelineFunction(Construct):
@@ -76,5 +92,7 @@ class PipelineFunction(Construct):
                 env_keys.POWERTOOLS_SERVICE_NAME: directory,
                 env_keys.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
                 **TRACER_SETTINGS,
+                **PYDANTIC_SETTINGS,
+                env_keys.POWERTOOLS_TRACE_DISABLED: "false" if sdk_traced(directory) else "true",
             },
         )

@@ -31,6 +31,8 @@ COMMON_KEYS = {
     env_keys.POWERTOOLS_METRICS_NAMESPACE,
     "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
     "POWERTOOLS_TRACER_CAPTURE_ERROR",
+    env_keys.POWERTOOLS_TRACE_DISABLED,  # per function: pipeline_function.sdk_traced
+    env_keys.PYDANTIC_DISABLE_PLUGINS,
 }
 
 FOLLOW_UP_QUEUE_KEYS = {spec.queue_url_key for spec in FOLLOW_UPS}

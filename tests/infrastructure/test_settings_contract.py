@@ -23,6 +23,7 @@ FUNCTIONS = sorted(path.parent.name for path in LAMBDAS.glob("*/handler.py"))
 READ_ELSEWHERE = {
     env_keys.POWERTOOLS_SERVICE_NAME,  # Powertools' logger, tracer and metrics
     env_keys.POWERTOOLS_METRICS_NAMESPACE,
+    env_keys.PYDANTIC_DISABLE_PLUGINS,  # pydantic, at its first model build
     env_keys.UPSTREAM_RATE_LIMITS,  # tvreport.clients.slots, at the first budgeted call
     env_keys.UPSTREAM_BUDGETS_TABLE,
     *(by_name for by_name, _ in secrets._PAIRS.values()),  # tvreport.secrets, at the first upstream call

@@ -51,6 +51,10 @@ OPENAI_API_KEY = "OPENAI_API_KEY"
 
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+# Powertools' tracing switch: the stack sets it per function (pipeline_function.sdk_traced);
+# tvreport.observability reads it to decide whether to load the X-Ray SDK at all.
+POWERTOOLS_TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
+PYDANTIC_DISABLE_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"  # read by pydantic at its first model build
 
 # JSON {"tmdb": 40}: the deployment's budgets (requests/s, all processes together) of
 # the services this function calls, spent through UPSTREAM_BUDGETS_TABLE; a service

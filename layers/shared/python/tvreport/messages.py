@@ -11,7 +11,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from tvreport.schema import CHUNKED, STAGES, Stage
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+# defer_build: a model's validator is built at its first use, so each stage builds
+# the one or two queues' models it reads and sends, not all six.
+_STRICT = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _follow_up(stage: Stage) -> Stage:

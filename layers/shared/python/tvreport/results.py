@@ -22,8 +22,9 @@ class StageResult(BaseModel):
     """A follow-up stage's result: available, or why not (e.g. STAGE_FAILED from its
     dead letters). A stage whose result says more declares a subclass in the registry."""
 
+    # defer_build: built at the first result read or stored, not at every importer's cold start.
     model_config = ConfigDict(frozen=True, alias_generator=to_camel, validate_by_name=True,
-                              validate_by_alias=True)
+                              validate_by_alias=True, defer_build=True)
 
     available: bool
     reason: str | None = None  # why not available

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 
-from aws_lambda_powertools.utilities import parameters
-
 from tvreport import env_keys
 from tvreport.settings import ConfigError
 
@@ -22,6 +20,8 @@ def get_secret(which: str, required: bool = True) -> str | None:
     by_name, by_value = _PAIRS[which]
     value: str | None = None
     if os.environ.get(by_name):
+        from aws_lambda_powertools.utilities import parameters  # only functions that read a secret load it
+
         value = parameters.get_secret(os.environ[by_name], max_age=CACHE_SECONDS)
     elif os.environ.get(by_value):
         value = os.environ[by_value]

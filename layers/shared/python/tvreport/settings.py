@@ -21,7 +21,8 @@ class ConfigError(ValueError):
 
 
 class EnvSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    # Built when validated: a handler builds only the groups it loads.
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     @classmethod
     def from_env(cls: type[T], environ: dict[str, str] | None = None) -> T:

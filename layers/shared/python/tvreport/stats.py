@@ -31,7 +31,8 @@ _MOVIE = "movie"
 
 
 class _ApiModel(BaseModel):
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+    # Built at the first statistics (a session's completion), not at every importer's cold start.
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class GenreShare(_ApiModel):
