@@ -280,5 +280,7 @@ def test_many_processes_and_threads_never_share_a_slot_and_lose_none(served_buck
     assert min(gaps) >= spacing - 1e-6  # no two requests anywhere share a slot
     for scheduler in schedulers:  # every reserved slot is sent, dropped or still held, none vanished
         assert scheduler.reserved == scheduler.used + scheduler.dropped + len(scheduler._slots)
-    assert sum(s.bucket.writes for s in schedulers) < len(taken)  # threads shared writes
+    # How many writes the threads shared depends on the machine's load (a late wake-up drops its
+    # slot and reserves again): a figure for the bench (writes_per_call), not asserted here;
+    # test_threads_of_a_process_share_one_write checks the sharing with an injected clock.
     assert max(taken) + spacing <= _tat(served_bucket, "tmdb") + 1e-6  # the bucket is past every slot
