@@ -139,8 +139,8 @@ def test_every_thread_spends_the_deployment_budget(stores, sandbox, monkeypatch)
     # no one-second window holds more than the budget (8 threads, 8 a second)
     most = max(sum(1 for t in edge.arrivals if start_at <= t < start_at + 1.0) for start_at in edge.arrivals)
     assert most <= 8
-    # every request had its slot, and the threads shared writes to the bucket
-    assert scheduler.used == len(edge.arrivals) and scheduler.bucket.writes < scheduler.used
+    # every request had its slot (how many writes they shared depends on load: a bench figure)
+    assert scheduler.used == len(edge.arrivals)
 
 
 def test_a_cancel_stops_new_shows_and_counts_nothing(stores, sandbox):
