@@ -26,6 +26,7 @@ from typing import Any, Self
 import httpx
 
 from local.api_gateway import ApiGatewayServer
+from local.collector import YoungCollectionsOnly
 from local.deploy import DeployedStack, deploy, synthesize
 from local.engine import EngineOptions, EventSourceEngine, RecordPredicate
 from local.lifecycle import StartStop
@@ -95,6 +96,7 @@ class LocalSystem(StartStop):
         self.api: ApiGatewayServer | None = None
         self.timings: dict[str, float] = {}
         self._http = httpx.Client(timeout=60)
+        self._collector = YoungCollectionsOnly()
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -151,6 +153,7 @@ class LocalSystem(StartStop):
             for _ in range(max(1, self.options.concurrency))
         ]
         self.api = ApiGatewayServer(self.stack.api, workers, self.aws.account_id).start()
+        self._collector.start()
         logger.info("local system started", api_url=self.api.url, timings=self.timings)
 
     def _build_pipeline(self, app: Any) -> None:
@@ -199,6 +202,7 @@ class LocalSystem(StartStop):
             client.create_secret(Name=self.stack.outputs[output], SecretString=value)
 
     def stop(self) -> None:
+        self._collector.stop()
         for part, stopper in (
             ("api", lambda: self.api and self.api.stop()),  # type: ignore[func-returns-value]
             ("engine", lambda: self.engine and self.engine.stop()),  # type: ignore[func-returns-value]

@@ -90,7 +90,7 @@ def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda lin
             if options.warm_workers:
                 system.engine.warm_workers()
             for name in names:
-                figures = _scenario(name, system, edge, viewer, options, rate_limits, histories, results)
+                figures = _scenario(name, system, edge, viewer, options, rate_limits, histories, results, on_line)
                 if not name.endswith(")"):  # "(warm-up)" and "(solo)" runs are inputs, not results
                     results[name] = figures
                 on_line(f"{name}: {figures['state']} in {figures['e2e_s']} s (bound {figures['bound_s']} s)")
@@ -170,24 +170,24 @@ def _scenario(
     rate_limits: Mapping[str, float | None],
     histories: _ScaleHistories | None,
     results: dict[str, Any],
+    on_line: Callable[[str], None],
 ) -> dict[str, Any]:
+    def run(starters: Sequence[Callable[[], str]], settle: bool = True) -> dict[str, Any]:
+        return measure(system, edge, starters, options, rate_limits, settle=settle, on_line=on_line)
+
     if name == "scale-100k":
         assert histories is not None
-        return measure(system, edge, [lambda: system.start_session(activities=histories.big)], options, rate_limits)
+        return run([lambda: system.start_session(activities=histories.big)])
     if name == "light(solo)":
         assert histories is not None
-        figures = measure(
-            system, edge, [lambda: system.start_session(activities=histories.light)], options, rate_limits
-        )
+        figures = run([lambda: system.start_session(activities=histories.light)])
         results["_light_solo_e2e_s"] = figures["e2e_s"]
         return figures
     if name == "fairness":
         assert histories is not None
         big = system.start_session(activities=histories.big)
         _wait_enrichment_started(system, options.timeout_s)
-        figures = measure(
-            system, edge, [lambda: system.start_session(activities=histories.light)], options, rate_limits, settle=False
-        )
+        figures = run([lambda: system.start_session(activities=histories.light)], settle=False)
         solo = results.pop("_light_solo_e2e_s", None)
         big_state = system.get_session(big)
         # Cancelled, its chunks stop before their next show, so the system stops soon after.
@@ -201,7 +201,7 @@ def _scenario(
         )
         return figures
     sessions = options.concurrent_sessions if name == "concurrent" else 1
-    return measure(system, edge, [lambda: system.start_session(viewer=viewer)] * sessions, options, rate_limits)
+    return run([lambda: system.start_session(viewer=viewer)] * sessions)
 
 
 def _wait_enrichment_started(system: Any, timeout_s: float) -> None:
@@ -222,6 +222,7 @@ def measure(
     options: BenchOptions,
     rate_limits: Mapping[str, float | None],
     settle: bool = True,
+    on_line: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
     """The figures of the sessions `starters` start, over the window from the first
     start to the last finish (plus the engine going idle, with `settle`)."""
@@ -235,7 +236,7 @@ def measure(
     for start in starters:
         before = time.monotonic()
         session_started[start()] = before
-    finished = _wait_all(system, list(session_started), options.timeout_s)
+    finished = _wait_all(system, list(session_started), options.timeout_s, on_line)
     if settle:
         engine.wait_idle(timeout_s=60, settle_s=1.0)  # trailing tracker and watchdog work is the session's cost
     ended_mono, ended_wall = time.monotonic(), time.time()
@@ -323,13 +324,22 @@ def measure(
 
 
 def _wait_all(
-    system: Any, session_ids: list[str], timeout_s: float, poll_s: float = 0.5
+    system: Any,
+    session_ids: list[str],
+    timeout_s: float,
+    on_line: Callable[[str], None] = lambda line: None,
+    poll_s: float = 0.5,
+    report_every_s: float = 60,
 ) -> dict[str, tuple[dict, float]]:
-    """{session: (final document, time.monotonic() it was first seen finished)}."""
+    """{session: (final document, time.monotonic() it was first seen finished)}.
+    Every `report_every_s`, and in the timeout's message, the unfinished sessions'
+    progress, so a run that does not finish still says where it stands."""
     from local.system import FINISHED_STATES
 
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline, next_report = started + timeout_s, started + report_every_s
     finished: dict[str, tuple[dict, float]] = {}
+    latest: dict[str, dict] = {}
     while len(finished) < len(session_ids):
         for session_id in session_ids:
             if session_id in finished:
@@ -338,13 +348,36 @@ def _wait_all(
                 document = system.get_session(session_id)
             except httpx.HTTPError:  # a transient API error: poll again
                 continue
+            latest[session_id] = document
             if document.get("state") in FINISHED_STATES:
                 finished[session_id] = (document, time.monotonic())
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(session_ids) - len(finished)} sessions unfinished after {timeout_s:.0f} s")
+        now = time.monotonic()
+        unfinished = [latest[s] for s in session_ids if s not in finished and s in latest]
+        if now > deadline:
+            raise TimeoutError(
+                f"{len(session_ids) - len(finished)} sessions unfinished after {timeout_s:.0f} s; "
+                + "; ".join(_progress_line(d) for d in unfinished[:3])
+            )
+        if now >= next_report and unfinished:
+            next_report = now + report_every_s
+            done = f"{len(finished)}/{len(session_ids)} finished"
+            on_line(f"{now - started:.0f} s: {done}; {_progress_line(unfinished[0])}")
         if len(finished) < len(session_ids):
             time.sleep(poll_s)
     return finished
+
+
+def _progress_line(document: Mapping[str, Any]) -> str:
+    """A session's state, each stage's percent and shows done, and its counters, in
+    one line (ids and figures only: nothing personal)."""
+    stages = document.get("stages") or {}
+    counters = document.get("counters") or {}
+    parts = [str(document.get("state"))]
+    for label, figures in stages.items():
+        shows = f" {figures['showsDone']}+{figures.get('showsFailed') or 0}f" if "showsDone" in figures else ""
+        parts.append(f"{label}={figures.get('percent')}%{shows}")
+    parts.extend(f"{name}={value}" for name, value in counters.items() if value is not None)
+    return " ".join(parts)
 
 
 def _bucket_figures(system: Any, events: list[Any], calls: Mapping[str, int],
