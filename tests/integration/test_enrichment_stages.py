@@ -278,6 +278,35 @@ def test_a_chunk_short_of_time_hands_its_rest_on_and_is_counted_once(stores, san
     assert all(f["not_on_tmdb"] == 1 and f["chunk_id"] == 3 for f in forwarded)
 
 
+def test_a_chunk_sliced_at_every_show_chains_one_show_per_part_to_the_counts_of_one_go(stores, sandbox):
+    """A zero time slice: every part after the first show hands the rest on, so a chunk
+    of n shows is n parts; what the last part forwards and counts is the whole chunk's."""
+    sessions, viewing, rt_queue, tables = stores
+    own_queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="show-data-sliced")["QueueUrl"]
+    cache = ShowCacheRepository(tables["show_cache"], max_age_days=30)
+    tmdb = TmdbClient(sandbox.tmdb_url, sandbox.tmdb_api_key, retry=NO_WAIT)
+    deps = ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: tmdb, show_data_queue_url=own_queue,
+                        time_slice_s=0)
+    titles = {"dark": "Dark", "the office": "The Office", "no such show here": "No Such Show Here", "ozark": "Ozark"}
+    start(sessions, viewing, "sliced", *titles)
+    message = ShowChunk(session_id="sliced", chunk_id=0, shows=[ShowRef(show_key=k, title=t) for k, t in titles.items()])
+    parts = 0
+    while True:
+        query_show_data.handle(message, deps, remaining_ms=lambda: 300_000)
+        parts += 1
+        handed = drain(own_queue)
+        if not handed:
+            break
+        [next_part] = handed
+        message = ShowChunk.model_validate(next_part)
+    assert parts == 4
+    sd = sessions.get("sliced").show_data
+    assert (sd.chunks_done, sd.shows_done, sd.shows_failed) == (1, 3, 1)
+    [forwarded] = drain(rt_queue)
+    assert sorted(s["show_key"] for s in forwarded["shows"]) == ["dark", "ozark", "the office"]
+    assert forwarded["not_on_tmdb"] == 1
+
+
 def test_a_crawl_short_of_time_hands_its_rest_on_and_is_counted_once(stores):
     sessions, viewing, _, tables = stores
     own_queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="rt-own")["QueueUrl"]

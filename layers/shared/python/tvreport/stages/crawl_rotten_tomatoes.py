@@ -1,8 +1,9 @@
 """crawlRottenTomatoes: critics and audience scores per show, cached with the show;
 "no page" and "no score" are normal outcomes, counted as shows without a score.
 Every crawl call has a deadline within the invocation's remaining time; a chunk short
-of time hands its remaining shows on to its own queue (a part carrying the counts so
-far), and only the last part counts the chunk (once, by chunk id)."""
+of time, or past its time slice (tvreport.stages.part_gate), hands its remaining
+shows on to its own queue (a part carrying the counts so far), and only the last part
+counts the chunk (once, by chunk id)."""
 from __future__ import annotations
 
 import contextlib
@@ -21,6 +22,7 @@ from tvreport.records import CachedShow, RtScores
 from tvreport.repositories.protocols import SessionStore, ShowCacheStore
 from tvreport.session_model import Stage
 from tvreport.stages.in_order import InOrder
+from tvreport.stages.part_gate import TIME_SLICE_S, part_gate
 
 RT_PARALLELISM = 4  # shows of a chunk crawled at once
 
@@ -32,9 +34,7 @@ class CrawlDeps:
     rotten_tomatoes: Callable[[], RottenTomatoesClient]
     rt_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
     parallelism: int = RT_PARALLELISM  # shows crawled at once (within the deployment's Rotten Tomatoes budget)
-
-
-HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (one show's crawl + the writes)
+    time_slice_s: float = TIME_SLICE_S  # a part hands the rest on after this long
 
 
 def handle(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int] | None = None) -> None:
@@ -49,13 +49,8 @@ def _crawl(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int]) -
     scored, unscored = message.carried_scored, message.carried_unscored
     cached = deps.cache.batch_get(ref.tmdb_id for ref in message.shows)  # one read for the chunk
 
-    def gate(index: int) -> str | None:
-        if deps.sessions.crunching(message.session_id) is None:
-            return "cancelled"  # stop at once: nothing forwarded or counted, so counts stay whole chunks
-        if remaining_ms() < HANDOFF_MARGIN_MS and deps.rt_queue_url:
-            return "time"
-        return None
-
+    gate = part_gate(deps.sessions, message.session_id, remaining_ms, can_hand_off=bool(deps.rt_queue_url),
+                     time_slice_s=deps.time_slice_s)
     shows = InOrder(message.shows, lambda ref: _has_score(_scores_for(ref, deps, cached.get(ref.tmdb_id))),
                     deps.parallelism, gate)
     for index, outcome in shows:

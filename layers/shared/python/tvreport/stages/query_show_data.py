@@ -2,8 +2,9 @@
 chunk goes on to crawlRottenTomatoes and is counted done (exactly once).
 
 No invocation needs more than its timeout: every TMDB call has a deadline within the
-remaining time, and a chunk short of time hands its remaining shows on to its own
-queue (a part carrying what was found); only the last part forwards and counts."""
+remaining time, and a chunk short of time, or past its time slice
+(tvreport.stages.part_gate), hands its remaining shows on to its own queue (a part
+carrying what was found); only the last part forwards and counts."""
 from __future__ import annotations
 
 import contextlib
@@ -22,9 +23,9 @@ from tvreport.records import CachedShow, ShowAlias
 from tvreport.repositories.protocols import SessionStore, ShowCacheStore, ViewingStore
 from tvreport.session_model import Stage
 from tvreport.stages.in_order import InOrder
+from tvreport.stages.part_gate import TIME_SLICE_S, part_gate
 
 CAST_FOR_MATCHING = 6
-HANDOFF_MARGIN_MS = 45_000  # hand the rest on with this much time left (a show's calls + the writes)
 # Shows in flight per chunk: enough to keep TMDB's budget busy at ~100 ms a call; the
 # deployment's slot bucket (tvreport.clients.slots), not this, bounds the request rate.
 SHOW_PARALLELISM = 8
@@ -39,6 +40,7 @@ class ShowDataDeps:
     tmdb: Callable[[], TmdbClient]
     show_data_queue_url: str = ""  # its own queue, for hand-off parts ("" = cannot hand off)
     parallelism: int = SHOW_PARALLELISM  # shows looked up at once (all within the deployment's TMDB budget)
+    time_slice_s: float = TIME_SLICE_S  # a part hands the rest on after this long
 
 
 def handle(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int] | None = None) -> None:
@@ -55,19 +57,14 @@ def _enrich(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], i
     known = prefetch(message.shows, deps.cache)
     aliases: list[tuple[str, int | None]] = []  # what this part learnt, written in batches
 
-    def gate(index: int) -> str | None:
-        if deps.sessions.crunching(message.session_id) is None:
-            return "cancelled"  # stop at once: nothing forwarded or counted, so counts stay whole chunks
-        if remaining_ms() < HANDOFF_MARGIN_MS and deps.show_data_queue_url:
-            return "time"
-        return None
-
     def work(ref: ShowRef) -> CachedShow | None:
         show = _resolve_or_none(ref, deps, known, aliases)
         if show is not None:
             deps.viewing.set_tmdb_id(message.session_id, ref.show_key, show.tmdb_id)
         return show
 
+    gate = part_gate(deps.sessions, message.session_id, remaining_ms, can_hand_off=bool(deps.show_data_queue_url),
+                     time_slice_s=deps.time_slice_s)
     shows = InOrder(message.shows, work, deps.parallelism, gate)
     try:
         for index, outcome in shows:
