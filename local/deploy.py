@@ -50,6 +50,8 @@ class DeployedFunction:
     code_dir: Path  # the cdk.out asset directory of Code.S3Key (Lambda's /var/task)
     layer_dirs: tuple[Path, ...]  # <asset>/python of each layer that has one (/opt/python)
     construct_path: str  # aws:cdk:path metadata, e.g. "Stack/QueryActivities/Function/Resource"
+    # requirements.txt of each layer left unbundled (its packages come from this interpreter)
+    layer_requirements: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -288,13 +290,15 @@ def _describe_function(
 ) -> DeployedFunction:
     config = aws.client("lambda").get_function_configuration(FunctionName=name)
     properties = template.properties(logical_id)
-    layer_dirs = []
+    layer_dirs, layer_requirements = [], []
     for layer_logical_id in template.referenced_logical_ids(properties.get("Layers", [])):
         layer_asset = assets.get(_asset_hash(template.properties(layer_logical_id).get("Content", {})))
         # Lambda puts /opt/python on sys.path; an unbundled layer (the dependency
         # layer in this mode) has none, and this interpreter's packages stand in.
         if layer_asset is not None and (layer_asset / "python").is_dir():
             layer_dirs.append(layer_asset / "python")
+        elif layer_asset is not None and (layer_asset / "requirements.txt").is_file():
+            layer_requirements.append(layer_asset / "requirements.txt")
     return DeployedFunction(
         logical_id=logical_id,
         name=config["FunctionName"],
@@ -307,6 +311,7 @@ def _describe_function(
         code_dir=assets[_asset_hash(properties.get("Code", {}))],
         layer_dirs=tuple(layer_dirs),
         construct_path=template.construct_path(logical_id),
+        layer_requirements=tuple(layer_requirements),
     )
 
 
