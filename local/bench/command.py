@@ -111,7 +111,12 @@ def print_tables(console: Any, figures: dict[str, Any]) -> None:
         "$ / 1000",
     ):
         main.add_column(column, justify="right" if column not in ("scenario", "state") else "left")
+    measured = {name: s for name, s in scenarios.items() if "e2e_s" in s}
     for name, s in scenarios.items():
+        if name not in measured:  # timed out, or not run after one that did
+            main.add_row(name, s["state"], *[""] * 10)
+            console.print(f"[yellow]{name}: {s['state']}: {s.get('error', '')}[/]")
+            continue
         budget = s["budget_rps"]
         main.add_row(
             name,
@@ -128,7 +133,7 @@ def print_tables(console: Any, figures: dict[str, Any]) -> None:
             f"{s['cost_per_1000_usd']:.3f}",
         )
     console.print(main)
-    for name, s in scenarios.items():
+    for name, s in measured.items():
         table = Table(title=f"{name}: per function (stage wall from first start to last end)")
         for column in ("function", "invocations", "billed ms", "GB-s", "peak RSS MB", "max timeout share", "wall s"):
             table.add_column(column, justify="left" if column == "function" else "right")

@@ -90,7 +90,16 @@ def run_bench(options: BenchOptions, on_line: Callable[[str], None] = lambda lin
             if options.warm_workers:
                 system.engine.warm_workers()
             for name in names:
-                figures = _scenario(name, system, edge, viewer, options, rate_limits, histories, results, on_line)
+                try:
+                    figures = _scenario(name, system, edge, viewer, options, rate_limits, histories, results, on_line)
+                except TimeoutError as error:
+                    # Recorded with where the session stood. This system's later scenarios
+                    # would run beside the unfinished session, so they are not run.
+                    results[name] = {"state": "TIMED_OUT", "error": str(error)}
+                    for later in names[names.index(name) + 1:]:
+                        results[later] = {"state": "NOT_RUN", "error": f"{name} timed out on the same system"}
+                    on_line(f"{name}: timed out: {error}")
+                    break
                 if not name.endswith(")"):  # "(warm-up)" and "(solo)" runs are inputs, not results
                     results[name] = figures
                 on_line(f"{name}: {figures['state']} in {figures['e2e_s']} s (bound {figures['bound_s']} s)")

@@ -103,3 +103,38 @@ def test_generated_shows_have_unique_titles_ids_and_pages():
     assert len({show.tmdb_id for show in full.shows}) == len(full.shows)
     assert all(full.find_by_title(title) == [show] for title, show in zip(titles, generated.shows, strict=False))
     assert all(show.rotten_tomatoes and sum(show.seasons) >= 10 for show in generated.shows)
+
+
+class _NeverFinishes:
+    """A system whose session keeps crunching (the API's document shape)."""
+
+    def get_session(self, session_id):
+        return {"state": "CRUNCHING_DATA",
+                "stages": {"queryShowData": {"percent": 40, "showsDone": 2000, "showsFailed": 3},
+                           "tvBFF": {"percent": 0}},
+                "counters": {"totalShows": 5000, "movies": None}}
+
+
+def test_a_session_past_the_timeout_says_where_it_stood_and_progress_is_reported_meanwhile():
+    import pytest
+
+    from local.bench.run import _wait_all
+
+    lines: list[str] = []
+    with pytest.raises(TimeoutError) as raised:
+        _wait_all(_NeverFinishes(), ["s1"], timeout_s=0.05, on_line=lines.append, poll_s=0.01, report_every_s=0.02)
+    assert "1 sessions unfinished" in str(raised.value)
+    assert "CRUNCHING_DATA queryShowData=40% 2000+3f tvBFF=0% totalShows=5000" in str(raised.value)
+    assert lines and "0/1 finished" in lines[0] and "movies" not in lines[0]
+
+
+def test_the_table_shows_a_timed_out_scenario_beside_the_measured_ones():
+    from rich.console import Console
+
+    from local.bench.command import print_tables
+
+    console = Console(record=True, width=200)
+    print_tables(console, {"scenarios": {"scale-100k": {"state": "TIMED_OUT", "error": "1 sessions unfinished"}},
+                           "import_s": {}, "prices": {"as_of": "2026-12-01"}})
+    text = console.export_text()
+    assert "TIMED_OUT" in text and "1 sessions unfinished" in text
