@@ -327,3 +327,29 @@ def test_a_crawl_short_of_time_hands_its_rest_on_and_is_counted_once(stores):
     rt = sessions.get("crawl-split").rotten_tomatoes
     assert (rt.chunks_done, rt.shows_done, rt.shows_failed) == (1, 2, 3)
     assert seen == []  # all from the cache
+
+
+class _CountingCache(ShowCacheRepository):
+    """The real repository, counting its index queries by IMDB id."""
+
+    imdb_queries = 0
+
+    def find_by_imdb(self, imdb_id):
+        self.imdb_queries += 1
+        return super().find_by_imdb(imdb_id)
+
+
+def test_an_imdb_lookup_the_chunk_prefetch_answers_needs_no_index_query(stores):
+    _, _, _, tables = stores
+    cache = _CountingCache(tables["show_cache"], max_age_days=30)
+    cache.put_show(CachedShow(tmdb_id=90228, name="Dune: Prophecy", imdb_id="tt10466872", first_air_year=2024))
+    known_ref = ShowRef(show_key="dune prophecy", title="Dune: Prophecy", imdb_id="tt10466872")
+    cache.put_alias(query_show_data.alias_key(known_ref), 90228)
+    no_tmdb = ShowDataDeps(None, None, cache, "", lambda: pytest.fail("a cached show must not reach TMDB"))
+
+    assert query_show_data.resolve(known_ref, no_tmdb).tmdb_id == 90228
+    assert cache.imdb_queries == 0
+    # A fresh "not on TMDB" alias for the id still loses to a show cached under it (one query).
+    cache.put_alias(query_show_data.alias_key(known_ref), None)
+    assert query_show_data.resolve(known_ref, no_tmdb).tmdb_id == 90228
+    assert cache.imdb_queries == 1

@@ -165,22 +165,25 @@ def prefetch(refs: list[ShowRef], cache: ShowCacheStore) -> Prefetched:
 
 def resolve(ref: ShowRef, deps: ShowDataDeps, known: Prefetched | None = None,
             aliases: list[tuple[str, int | None]] | None = None) -> CachedShow | None:
-    """Cache first (by IMDB id, then by the alias of this lookup), TMDB otherwise.
+    """Cache first, TMDB otherwise. The cache is asked in this order: the alias of this
+    lookup naming a fresh show (both in the chunk's prefetch: no round trip), then the
+    show cached under this IMDB id (one index query: a show cached by another lookup,
+    e.g. a title-only export's), then a fresh "not on TMDB" alias.
     `known` is the chunk's prefetched cache (else read here); a new alias goes to
     `aliases` for a batch write (else it is written here, after the show it names)."""
     cache = deps.cache
     known = known or prefetch([ref], cache)
+    alias = known.aliases.get(alias_key(ref))
+    if alias and alias.fresh and alias.tmdb_id is not None:
+        cached = known.shows.get(alias.tmdb_id)
+        if cached and cache.is_fresh(cached.fetched_at):
+            return cached
     if ref.imdb_id:
         cached = cache.find_by_imdb(ref.imdb_id)
         if cached and cache.is_fresh(cached.fetched_at):
             return cached
-    alias = known.aliases.get(alias_key(ref))
-    if alias and alias.fresh:
-        if alias.tmdb_id is None:
-            return None  # looked up recently and not on TMDB
-        cached = known.shows.get(alias.tmdb_id)
-        if cached and cache.is_fresh(cached.fetched_at):
-            return cached
+    if alias and alias.fresh and alias.tmdb_id is None:
+        return None  # looked up recently and not on TMDB
     show = deps.tmdb().lookup(ref.title, imdb_id=ref.imdb_id)
     if show is not None:
         cache.put_show(show)
