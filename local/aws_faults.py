@@ -4,7 +4,8 @@
   dispatched under one lock, so a conditional write or a transaction is atomic
   against every other request, as on DynamoDB. moto alone is not: its
   transactions restore whole tables from a copy when they cancel, undoing what
-  other threads wrote meanwhile.
+  other threads wrote meanwhile (and what the undone writes put in the table's
+  stream is dropped too: local/moto_rollback.py).
 - **Injected API faults**, per operation (`"dynamodb:TransactWriteItems"`,
   `"dynamodb:*"`, `"sqs:SendMessageBatch"`, `"*"`), answered in the shapes
   botocore's service models document:

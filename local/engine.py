@@ -338,9 +338,9 @@ class StreamShardPoller(_Poller):
         """The next batch of records not yet delivered, oldest first.
 
         A fresh iterator every poll, a little before the last delivered record,
-        filtered by eventID: moto replaces a table object (and its stream shard)
-        with a backup copy whenever a transaction is cancelled, which leaves any
-        iterator on the old shard blind and lets later records reuse sequence
+        filtered by eventID: moto puts a table back from a copy whenever a
+        transaction is cancelled, and the records the transaction had written are
+        dropped (local.moto_rollback), so later records reuse their sequence
         numbers. Re-reading a short window and skipping delivered eventIDs is
         correct both on moto and on a real stream."""
         if self._last_sequence_number is None:

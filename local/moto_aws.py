@@ -3,7 +3,8 @@
 Every process (the runner, the worker processes running the handlers) reaches it
 over HTTP through the standard AWS_ENDPOINT_URL variable, as it would reach AWS.
 In front of moto sits `HostileAws` (local/aws_faults.py): DynamoDB requests one at
-a time, and the injected API faults, which only the functions' calls see.
+a time, and the injected API faults, which only the functions' calls see; a
+cancelled transaction leaves nothing in a stream (local/moto_rollback.py).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from local.aws_faults import RUNNER_ACCESS_KEY_ID, HostileAws
+from local.moto_rollback import keep_stream_shards_across_rollbacks
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -134,6 +136,7 @@ def start_moto(
     from moto.moto_api._internal.models import moto_api_backend
 
     moto_api_backend.reset()
+    keep_stream_shards_across_rollbacks()
     # The server logs every request through werkzeug; keep the terminal for us.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = _HostileMotoServer(ip_address=host, port=port)

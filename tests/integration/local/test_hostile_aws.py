@@ -107,6 +107,44 @@ def test_a_cancelled_transaction_never_undoes_a_concurrent_write(deployment: Sma
     assert found == writes
 
 
+def test_a_cancelled_transaction_leaves_nothing_in_the_stream_for_an_iterator_taken_before_it(
+    deployment: SmallDeployment,
+) -> None:
+    # moto applies a transaction's items one by one and, when one fails, puts back a
+    # copy of the table; an iterator taken before then read the undone writes (a
+    # counter counted twice), which completed a session before its last chunk.
+    dynamodb = deployment.aws.function_client("dynamodb", NO_RETRIES)
+    streams = deployment.aws.client("dynamodbstreams")
+    table, key = _table(deployment), f"counter-{uuid.uuid4().hex}"
+    ledger = {"pk": {"S": f"{key}-ledger"}}
+    dynamodb.put_item(TableName=table, Item=ledger)
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": key}, "n": {"N": "0"}})
+    stream_arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard_id = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id,
+                                          ShardIteratorType="LATEST")["ShardIterator"]
+
+    def count() -> None:  # the ledger put fails, so the counter's ADD must not happen
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": ledger, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Update": {"TableName": table, "Key": {"pk": {"S": key}}, "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        ])
+
+    for _ in range(3):
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            count()
+    dynamodb.update_item(TableName=table, Key={"pk": {"S": key}}, UpdateExpression="SET note = :after",
+                         ExpressionAttributeValues={":after": {"S": "after"}})
+
+    # Then the iterator reads the one write that happened, and the counter is 0
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    images = [r["dynamodb"]["NewImage"] for r in records if r["dynamodb"]["Keys"]["pk"]["S"] == key]
+    assert images == [{"pk": {"S": key}, "n": {"N": "0"}, "note": {"S": "after"}}]
+    stored = dynamodb.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True)["Item"]
+    assert stored["n"] == {"N": "0"}
+
+
 # ---------------------------------------------------------------- API faults
 
 
