@@ -353,3 +353,33 @@ def test_an_imdb_lookup_the_chunk_prefetch_answers_needs_no_index_query(stores):
     cache.put_alias(query_show_data.alias_key(known_ref), None)
     assert query_show_data.resolve(known_ref, no_tmdb).tmdb_id == 90228
     assert cache.imdb_queries == 1
+
+
+def test_a_show_found_by_title_answers_a_later_lookup_by_its_imdb_id_from_the_prefetch(stores, sandbox):
+    sessions, viewing, rt_queue, tables = stores
+    cache = _CountingCache(tables["show_cache"], max_age_days=30)
+    tmdb = TmdbClient(sandbox.tmdb_url, sandbox.tmdb_api_key, retry=NO_WAIT)
+    start(sessions, viewing, "title", "the office")
+    query_show_data.handle(ShowChunk(session_id="title", chunk_id=0, shows=[
+        ShowRef(show_key="the office", title="The Office")]), ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: tmdb))
+    office = cache.get(THE_OFFICE_US)
+    assert office is not None and office.imdb_id  # TMDB's external ids name it
+    assert cache.get_alias(query_show_data.imdb_alias_key(office.imdb_id)).tmdb_id == THE_OFFICE_US
+
+    # A session that knows the IMDB id: no TMDB call, no index query
+    start(sessions, viewing, "by-id", "the office")
+    no_tmdb = ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: pytest.fail("a cached show must not reach TMDB"))
+    query_show_data.handle(ShowChunk(session_id="by-id", chunk_id=0, shows=[
+        ShowRef(show_key="the office", title="The Office", imdb_id=office.imdb_id)]), no_tmdb)
+    assert [message["shows"][0]["tmdb_id"] for message in drain(rt_queue)] == [THE_OFFICE_US, THE_OFFICE_US]
+    assert cache.imdb_queries == 0
+
+
+def test_an_imdb_id_the_cache_has_never_seen_goes_to_tmdb_without_an_index_query(stores, sandbox):
+    sessions, viewing, rt_queue, tables = stores
+    cache = _CountingCache(tables["show_cache"], max_age_days=30)
+    tmdb = TmdbClient(sandbox.tmdb_url, sandbox.tmdb_api_key, retry=NO_WAIT)
+    ref = ShowRef(show_key="the office", title="The Office", imdb_id=THE_OFFICE_UK[1])
+    assert query_show_data.resolve(ref, ShowDataDeps(sessions, viewing, cache, rt_queue, lambda: tmdb)).tmdb_id \
+        == THE_OFFICE_UK[0]
+    assert cache.imdb_queries == 0

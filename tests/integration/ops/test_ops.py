@@ -73,6 +73,7 @@ class Driver:
             self.cache.put_show(CachedShow(tmdb_id=9000 + n, name=f"Show {n:02d}", first_air_year=2020,
                                            imdb_id=imdb, fetched_at=iso(utc_now())))
             self.cache.update_rotten_tomatoes(9000 + n, RtScores(critics_score=80 + n, audience_score=70))
+            self.cache.put_alias(query_show_data.imdb_alias_key(imdb), 9000 + n)  # as queryShowData leaves it
         messages = chunk_messages(session_id, self.viewing.records(session_id, as_of=date.today()), CHUNK_SIZE)
         self.sessions.set_totals(session_id, total_shows=SHOWS, total_chunks=len(messages), movies=0,
                                  activities=SHOWS, rejected=0)

@@ -106,6 +106,7 @@ def test_a_chunk_for_a_gone_session_is_dropped_before_any_crawl(world: World) ->
 
 def test_a_fresh_cached_show_by_imdb_id_needs_no_tmdb_call(world: World) -> None:
     dark = world.cached(70523, "Dark", ["Drama"], imdb_id="tt5753856")
+    world.cache.put_alias(query_show_data.imdb_alias_key("tt5753856"), 70523)  # cached beside the show
     tmdb = Upstream(refused)
     ref = ShowRef(show_key="dark", title="Dark", imdb_id="tt5753856")
     assert query_show_data.resolve(ref, show_data_deps(world, tmdb)) == dark

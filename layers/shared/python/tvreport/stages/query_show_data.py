@@ -143,11 +143,15 @@ def _resolve_or_none(ref: ShowRef, deps: ShowDataDeps, known: Prefetched,
     raise AssertionError("unreachable")
 
 
+def imdb_alias_key(imdb_id: str) -> str:
+    return f"imdb#{imdb_id}"
+
+
 def alias_key(ref: ShowRef) -> str:
     """The alias a lookup is remembered under. A title-only lookup speaks for the
     title, for everyone; a lookup by IMDB id speaks only for that id, so one
     session's id never decides what a bare title means for other sessions."""
-    return f"imdb#{ref.imdb_id}" if ref.imdb_id else ref.show_key
+    return imdb_alias_key(ref.imdb_id) if ref.imdb_id else ref.show_key
 
 
 @dataclass
@@ -166,9 +170,11 @@ def prefetch(refs: list[ShowRef], cache: ShowCacheStore) -> Prefetched:
 def resolve(ref: ShowRef, deps: ShowDataDeps, known: Prefetched | None = None,
             aliases: list[tuple[str, int | None]] | None = None) -> CachedShow | None:
     """Cache first, TMDB otherwise. The cache is asked in this order: the alias of this
-    lookup naming a fresh show (both in the chunk's prefetch: no round trip), then the
-    show cached under this IMDB id (one index query: a show cached by another lookup,
-    e.g. a title-only export's), then a fresh "not on TMDB" alias.
+    lookup naming a fresh show (in the chunk's prefetch: no round trip); for a fresh
+    "not on TMDB" alias, the show cached under this IMDB id (one index query: a show
+    cached before its `imdb#` alias was written wins over the miss), else None.
+    Without an alias, TMDB: every show cached with an IMDB id gets its `imdb#` alias
+    beside it, so a lookup by id needs no index query to find what the cache holds.
     `known` is the chunk's prefetched cache (else read here); a new alias goes to
     `aliases` for a batch write (else it is written here, after the show it names)."""
     cache = deps.cache
@@ -178,18 +184,18 @@ def resolve(ref: ShowRef, deps: ShowDataDeps, known: Prefetched | None = None,
         cached = known.shows.get(alias.tmdb_id)
         if cached and cache.is_fresh(cached.fetched_at):
             return cached
-    if ref.imdb_id:
-        cached = cache.find_by_imdb(ref.imdb_id)
-        if cached and cache.is_fresh(cached.fetched_at):
-            return cached
     if alias and alias.fresh and alias.tmdb_id is None:
-        return None  # looked up recently and not on TMDB
+        cached = cache.find_by_imdb(ref.imdb_id) if ref.imdb_id else None
+        return cached if cached and cache.is_fresh(cached.fetched_at) else None  # looked up recently: not on TMDB
     show = deps.tmdb().lookup(ref.title, imdb_id=ref.imdb_id)
     if show is not None:
         cache.put_show(show)
-    learnt = (alias_key(ref), show.tmdb_id if show else None)
+    learnt = [(alias_key(ref), show.tmdb_id if show else None)]
+    if show is not None and show.imdb_id and imdb_alias_key(show.imdb_id) != learnt[0][0]:
+        learnt.append((imdb_alias_key(show.imdb_id), show.tmdb_id))  # TMDB's own id for it: true for everyone
     if aliases is None:
-        cache.put_alias(*learnt)
+        for key, tmdb_id in learnt:
+            cache.put_alias(key, tmdb_id)
     else:
-        aliases.append(learnt)  # list.append is atomic across the chunk's threads
+        aliases.extend(learnt)  # list.extend of a list is atomic across the chunk's threads
     return show
