@@ -36,7 +36,8 @@ def add_parser(commands: Any) -> None:
         help="plays generated for scale-100k and fairness (about 2%% fewer arrive: rewatches)",
     )
     bench.add_argument("--scale-shows", type=int, default=5_000, help="distinct generated shows of that history")
-    bench.add_argument("--timeout-s", type=float, default=1800, help="per scenario")
+    bench.add_argument("--timeout-s", type=float, default=None,
+                       help="per scenario (default 1800 s; scale-100k 7200 s)")
     bench.add_argument(
         "--cold-workers",
         action="store_true",

@@ -138,3 +138,14 @@ def test_the_table_shows_a_timed_out_scenario_beside_the_measured_ones():
                            "import_s": {}, "prices": {"as_of": "2026-12-01"}})
     text = console.export_text()
     assert "TIMED_OUT" in text and "1 sessions unfinished" in text
+
+
+def test_scale_100k_gets_a_timeout_beyond_its_own_floor_unless_one_is_given():
+    from local.bench.run import DEFAULT_TIMEOUT_S, BenchOptions
+
+    defaults = BenchOptions()
+    # 5,000 shows at 2 Rotten Tomatoes calls each, 5 a second: 2,000 s before any slack
+    assert defaults.timeout_for("scale-100k") >= 3 * 2_000
+    assert defaults.timeout_for("heavy") == defaults.timeout_for("fairness") == DEFAULT_TIMEOUT_S
+    given = BenchOptions(timeout_s=90)
+    assert given.timeout_for("scale-100k") == given.timeout_for("heavy") == 90
