@@ -190,8 +190,9 @@ def resolve(ref: ShowRef, deps: ShowDataDeps, known: Prefetched | None = None,
     show = deps.tmdb().lookup(ref.title, imdb_id=ref.imdb_id)
     if show is not None:
         cache.put_show(show)
-    learnt = [(alias_key(ref), show.tmdb_id if show else None)]
-    if show is not None and show.imdb_id and imdb_alias_key(show.imdb_id) != learnt[0][0]:
+    key = alias_key(ref)
+    learnt = [(key, show.tmdb_id if show else None)]
+    if show is not None and show.imdb_id and imdb_alias_key(show.imdb_id) != key:
         learnt.append((imdb_alias_key(show.imdb_id), show.tmdb_id))  # TMDB's own id for it: true for everyone
     if aliases is None:
         for key, tmdb_id in learnt:
