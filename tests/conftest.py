@@ -33,6 +33,22 @@ def _fresh_metrics() -> Iterator[None]:
     metrics.clear_metrics()
 
 
+# Folders whose modules share one session's moto server (their conftest deploys once).
+# moto keeps its state per process, and a `mock_aws` test elsewhere resets it on exit,
+# so under xdist such a folder runs on one worker, its modules one after another.
+SHARED_MOTO_FOLDERS = ("tests/integration/local", "tests/integration/ops")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker suffixes the node ids with the group
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """xdist's --dist loadgroup unit: one module (its module fixtures, e.g. an e2e
+    module's local system, start once), or one SHARED_MOTO_FOLDERS folder."""
+    for item in items:
+        module = item.path.relative_to(PROJECT_ROOT).as_posix()
+        group = next((folder for folder in SHARED_MOTO_FOLDERS if module.startswith(folder + "/")), module)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Say at once where the real fixtures were looked for, instead of one
     FileNotFoundError per test that reads them."""

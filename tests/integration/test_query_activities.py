@@ -69,8 +69,9 @@ def test_a_history_is_handed_over_when_time_runs_low(env, sandbox):
 
 
 @pytest.mark.parametrize("data_key, signing_key, reason", [
-    ("no-such-key", None, "RECORD_NOT_FOUND"),
-    ("typical", generate_gandalf_key()[0], "INVALID_SIGNATURE"),
+    pytest.param("no-such-key", None, "RECORD_NOT_FOUND", id="unknown-key"),
+    # A fresh key each run: the id is spelled out so every xdist worker collects the same test.
+    pytest.param("typical", generate_gandalf_key()[0], "INVALID_SIGNATURE", id="wrong-signing-key"),
 ])
 def test_a_history_that_cannot_be_read_fails_the_session_at_once(env, sandbox, data_key, signing_key, reason):
     sessions, queues, deps = env
