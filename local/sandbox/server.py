@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map
@@ -19,12 +19,30 @@ from local.lifecycle import StartStop
 from local.sandbox.faults import FaultInjector, FaultKind, Faults
 from tvreport.observability import logger
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
 Handler = Callable[..., Response]
 SHUTDOWN_POLL_S = 0.05  # how often serve_forever checks for stop(); werkzeug's 0.5 s slows teardown
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
-    """Keeps werkzeug's per-request access lines out of test and runner output."""
+# The WSGI environ key holding when the request's first line was read (monotonic s).
+ARRIVED_AT = "sandbox.arrived_at"
+
+
+class _ArrivalStampingRequestHandler(WSGIRequestHandler):
+    """Stamps each request when its request line has been read off the socket, before
+    werkzeug parses it (the sandbox shares its process with moto and the engine, so the
+    WSGI app can run many milliseconds later); keeps werkzeug's access lines quiet."""
+
+    def parse_request(self) -> bool:
+        self._arrived_at = time.monotonic()  # called right after the request line is read
+        return super().parse_request()
+
+    def make_environ(self) -> WSGIEnvironment:
+        environ = super().make_environ()
+        environ[ARRIVED_AT] = getattr(self, "_arrived_at", None)
+        return environ
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
@@ -58,7 +76,7 @@ class SandboxServer(StartStop):
         if self._server is not None:
             return self
         self._server = make_server("127.0.0.1", 0, self._wsgi_app,  # type: ignore[arg-type]  # a WSGI app
-                                   threaded=True, request_handler=_QuietRequestHandler)
+                                   threaded=True, request_handler=_ArrivalStampingRequestHandler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": SHUTDOWN_POLL_S},
@@ -111,16 +129,17 @@ class SandboxServer(StartStop):
         return self._dispatch(request)(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
+        arrived_at = request.environ.get(ARRIVED_AT)
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, arguments = adapter.match()
         except NotFound:
-            self._count("not_found")
+            self._count("not_found", arrived_at)
             return self.not_found_response(request)
         except HTTPException as exc:  # e.g. 405 for a GET on a POST-only endpoint
-            self._count("rejected")
+            self._count("rejected", arrived_at)
             return exc.get_response(request.environ)
-        self._count(endpoint)
+        self._count(endpoint, arrived_at)
 
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
@@ -135,7 +154,7 @@ class SandboxServer(StartStop):
         handler: Handler = getattr(self, endpoint)
         return handler(request, **arguments)
 
-    def _count(self, endpoint: str) -> None:
+    def _count(self, endpoint: str, arrived_at: float | None = None) -> None:
         with self._counter_lock:
             self.requests[endpoint] += 1
-            self.request_times.append(time.monotonic())
+            self.request_times.append(time.monotonic() if arrived_at is None else arrived_at)

@@ -72,3 +72,21 @@ def test_fault_decisions_repeat_with_the_seed():
 def test_faults_reject_impossible_settings(bad):
     with pytest.raises(ValueError):
         Faults(**bad)
+
+
+def test_a_request_is_stamped_when_it_arrives_not_when_the_app_gets_to_it(catalogue: Catalogue,
+                                                                           monkeypatch: pytest.MonkeyPatch):
+    """The bench's peak requests per second reads these stamps: a busy host process
+    running the app late must not bunch requests that arrived apart."""
+    with RottenTomatoesSandbox(catalogue) as rt:
+        dispatch = rt._dispatch
+
+        def late_dispatch(request):
+            time.sleep(0.4)  # the WSGI app gets the GIL late
+            return dispatch(request)
+
+        monkeypatch.setattr(rt, "_dispatch", late_dispatch)
+        sent = time.monotonic()
+        assert httpx.get(f"{rt.url}/tv/breaking_bad").status_code == 200
+        (arrived,) = rt.arrival_times()
+        assert sent <= arrived < sent + 0.2
