@@ -41,7 +41,7 @@ class _ArrivalStampingRequestHandler(WSGIRequestHandler):
 
     def make_environ(self) -> WSGIEnvironment:
         environ = super().make_environ()
-        environ[ARRIVED_AT] = getattr(self, "_arrived_at", None)
+        environ[ARRIVED_AT] = self._arrived_at
         return environ
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -129,7 +129,7 @@ class SandboxServer(StartStop):
         return self._dispatch(request)(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
-        arrived_at = request.environ.get(ARRIVED_AT)
+        arrived_at = request.environ[ARRIVED_AT]
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, arguments = adapter.match()
@@ -154,7 +154,7 @@ class SandboxServer(StartStop):
         handler: Handler = getattr(self, endpoint)
         return handler(request, **arguments)
 
-    def _count(self, endpoint: str, arrived_at: float | None = None) -> None:
+    def _count(self, endpoint: str, arrived_at: float) -> None:
         with self._counter_lock:
             self.requests[endpoint] += 1
-            self.request_times.append(time.monotonic() if arrived_at is None else arrived_at)
+            self.request_times.append(arrived_at)
