@@ -16,7 +16,7 @@ from local.moto_aws import start_moto
 from tests.support.template import create_tables
 from tests.unit.clients.support import ScriptedTransport
 from tvreport import aws, env_keys
-from tvreport.budget_bucket import TAT, BudgetBucket, TooFarAhead
+from tvreport.budget_bucket import HELD, HOLD_GRACE_S, TAT, BudgetBucket, Held, TooFarAhead
 from tvreport.clients import slots
 from tvreport.clients.errors import RetryableUpstreamError
 from tvreport.clients.http import (
@@ -85,7 +85,7 @@ def test_an_idle_bucket_starts_at_now_and_each_next_slot_is_one_spacing_on(bucke
     assert taken == approx([T0, T0 + RT_SPACING, T0 + 2 * RT_SPACING, T0 + 3 * RT_SPACING])
     assert clock.sleeps == approx([RT_SPACING] * 3)  # each waited for its own slot, no more
     assert _tat(bucket, "rottentomatoes") == approx(T0 + 4 * RT_SPACING)
-    assert (bucket.writes, scheduler.reserved, scheduler.used) == (5, 4, 4)  # 1st: ADD fails on no item, then SET
+    assert (bucket.writes, scheduler.reserved, scheduler.used) == (5, 4, 4)  # 1st: the append fails on no item, then the idle start
 
 
 def test_several_slots_in_one_write_are_consecutive(bucket):
@@ -93,7 +93,7 @@ def test_several_slots_in_one_write_are_consecutive(bucket):
     second = bucket.reserve("tmdb", 2, 0.5, earliest=T0 + 0.1, latest=T0 + 60.1)
     assert (first, second) == (approx(T0), approx(T0 + 1.5))  # appended after the first three
     assert _tat(bucket, "tmdb") == approx(T0 + 2.5)
-    assert bucket.writes == 3  # the idle start costs a failed ADD; a busy bucket takes one write
+    assert bucket.writes == 3  # the idle start costs a failed append; a busy bucket takes one write
 
 
 def test_a_bucket_idle_since_its_last_slot_starts_again_at_now(bucket):
@@ -227,6 +227,76 @@ def test_a_budgeted_service_without_a_bucket_is_a_config_error(monkeypatch):
         assert slots.slot_scheduler("gandalf") is None  # no budget, no bucket needed
     finally:
         slots.slot_scheduler.cache_clear()
+
+
+# -- bulk sessions yield: light sessions hold a service, a bulk one waits them out ------
+
+def _held(bucket: BudgetBucket, service: str) -> float | None:
+    item = aws.table(bucket.table_name).get_item(Key={"service": service}).get("Item") or {}
+    return float(item[HELD]) if HELD in item else None
+
+
+def test_a_holding_reservation_holds_the_service_past_its_last_slot(bucket):
+    bucket.reserve("rottentomatoes", 2, RT_SPACING, earliest=T0, latest=T0 + 60, holds=True)  # idle start
+    assert _held(bucket, "rottentomatoes") == approx(T0 + 2 * RT_SPACING + HOLD_GRACE_S)
+    bucket.reserve("rottentomatoes", 3, RT_SPACING, earliest=T0 + 0.1, latest=T0 + 60, holds=True)  # appended
+    assert _held(bucket, "rottentomatoes") == approx(T0 + 5 * RT_SPACING + HOLD_GRACE_S)
+    bucket.reserve("rottentomatoes", 1, RT_SPACING, earliest=T0 + 0.2, latest=T0 + 60)  # not holding: unchanged
+    assert _held(bucket, "rottentomatoes") == approx(T0 + 5 * RT_SPACING + HOLD_GRACE_S)
+
+
+def test_a_yielding_reservation_takes_nothing_while_held_and_its_turn_after(bucket):
+    bucket.reserve("rottentomatoes", 2, RT_SPACING, earliest=T0, latest=T0 + 60, holds=True)
+    until = T0 + 2 * RT_SPACING + HOLD_GRACE_S
+    for now in (T0 + 0.1, T0 + 2 * RT_SPACING + 0.5):  # busy, then idle but within the grace
+        with pytest.raises(Held) as raised:
+            bucket.reserve("rottentomatoes", 4, RT_SPACING, earliest=now, latest=now + 60, yields=True)
+        assert raised.value.until == approx(until)
+        assert _tat(bucket, "rottentomatoes") == approx(T0 + 2 * RT_SPACING)  # nothing reserved
+    assert bucket.reserve("rottentomatoes", 1, RT_SPACING, earliest=until + 0.01, latest=until + 60,
+                          yields=True) == approx(until + 0.01)
+
+
+def test_a_bulk_invocation_sleeps_until_the_hold_ends_then_runs_at_the_full_budget(bucket):
+    clock = Clock()
+    light = SlotScheduler("rottentomatoes", 5, bucket, clock=clock, sleep=clock.sleep)
+    bulk = SlotScheduler("rottentomatoes", 5, BudgetBucket(bucket.table_name), clock=clock, sleep=clock.sleep)
+    with light.slot():  # a light session's request: holds until its slot plus the grace
+        pass
+    with slots.yielding_budgets(True), bulk.slot() as at:
+        assert at == approx(T0 + RT_SPACING + HOLD_GRACE_S + slots.HOLD_STEP_S)  # just after the hold
+    assert bulk.yielded_s == approx(RT_SPACING + HOLD_GRACE_S + slots.HOLD_STEP_S)
+    assert _held(bucket, "rottentomatoes") == approx(T0 + RT_SPACING + HOLD_GRACE_S)  # a bulk slot holds nothing
+
+
+def test_a_bulk_invocation_yields_at_most_max_yield_then_reserves_beside(bucket, monkeypatch):
+    clock = Clock()
+    holder = SlotScheduler("rottentomatoes", 5, bucket, clock=clock, sleep=clock.sleep)
+    renewals = []
+
+    def sleep(seconds: float) -> None:  # light sessions keep coming: each wake finds a new hold
+        clock.sleep(seconds)
+        with slots.yielding_budgets(False):  # another process: not the bulk invocation's context
+            renewals.append(holder.acquire())
+        holder.release()
+
+    bulk = SlotScheduler("rottentomatoes", 5, BudgetBucket(bucket.table_name), clock=clock, sleep=sleep)
+    holder.acquire()
+    holder.release()
+    with slots.yielding_budgets(True):
+        at = bulk.acquire()
+    assert clock.now >= T0 + slots.MAX_YIELD_S and len(renewals) >= 2  # yielded, then took its turn
+    assert at <= clock.now + 1  # within a slot or so of its turn, not after yet another hold
+    assert bulk.yielded_s == pytest.approx(slots.MAX_YIELD_S, abs=0.01)  # the cap, no more
+
+
+def test_a_hold_past_the_time_left_is_no_slot_in_time(bucket):
+    clock = Clock()
+    bucket.reserve("rottentomatoes", 1, RT_SPACING, earliest=T0, latest=T0 + 60, holds=True)
+    bulk = SlotScheduler("rottentomatoes", 5, BudgetBucket(bucket.table_name), clock=clock, sleep=clock.sleep)
+    with slots.yielding_budgets(True), pytest.raises(TooFarAhead):
+        bulk.acquire(max_wait_s=0.5)  # the hold ends 1.22 s from now
+    assert clock.sleeps == []  # nothing waited out past what the caller may wait
 
 
 # -- contention, on the local runtime's moto server (one DynamoDB request at a time, as

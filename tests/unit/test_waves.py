@@ -7,7 +7,7 @@ from datetime import timedelta
 from tvreport.progress import decide
 from tvreport.session_model import ACTIVE_SHARDS, SessionView, active_shard, shard_value
 from tvreport.stages.tracker import backoff
-from tvreport.waves import due_wave, max_in_flight, unsent_wave, wave_chunk_ids, wave_count
+from tvreport.waves import due_wave, is_bulk, max_in_flight, unsent_wave, wave_chunk_ids, wave_count
 
 
 def session(total_chunks: int, wave_size: int, claimed: int, sent: int, executed: int, **extra) -> SessionView:
@@ -86,3 +86,11 @@ def test_active_shards_are_stable_and_spread():
     assert active_shard(ids[0]) == active_shard(ids[0])
     # a shorter first wait (the local runner's) doubles the same way, under the same cap
     assert [backoff(n, timedelta(seconds=3)).total_seconds() for n in (1, 2, 3, 11, 12)] == [3, 6, 12, 1800, 1800]
+
+
+def test_a_session_is_bulk_when_it_needs_more_than_one_wave():
+    assert not is_bulk(session(10, 10, 1, 1, 0))  # one wave exactly: a heavy history
+    assert is_bulk(session(11, 10, 1, 1, 0))
+    assert is_bulk(session(100, 10, 1, 1, 0))
+    assert not is_bulk(session(100, 0, 0, 0, 0))  # no waves: nothing to go by
+    assert not is_bulk(SessionView.from_item({"session_id": "s", "state": "CRUNCHING_DATA"}))  # not split yet

@@ -1,5 +1,5 @@
 """A chunk part's gate: cancellation first, then a hand-off when time is short or the slice is used."""
-from tvreport.stages.part_gate import HANDOFF_MARGIN_MS, part_gate
+from tvreport.stages.part_gate import BULK_TIME_SLICE_S, HANDOFF_MARGIN_MS, part_gate
 
 
 class Sessions:
@@ -46,3 +46,19 @@ def test_cancellation_wins_over_a_hand_off():
     sessions.crunching_now = False
     gate = part_gate(sessions, "s", lambda: 0, can_hand_off=True, time_slice_s=0, clock=Clock())
     assert gate(1) == "cancelled"
+
+
+def test_a_bulk_sessions_part_takes_the_shorter_slice():
+    clock = Clock()
+    light = part_gate(Sessions(), "s", lambda: 300_000, can_hand_off=True, time_slice_s=15, clock=clock)
+    bulk = part_gate(Sessions(), "s", lambda: 300_000, can_hand_off=True, time_slice_s=15, bulk=True, clock=clock)
+    clock.now += BULK_TIME_SLICE_S - 0.1
+    assert (light(1), bulk(1)) == (None, None)
+    clock.now += 0.1
+    assert (light(2), bulk(2)) == (None, "time")
+
+
+def test_a_bulk_slice_never_lengthens_a_shorter_one():
+    clock = Clock()
+    gate = part_gate(Sessions(), "s", lambda: 300_000, can_hand_off=True, time_slice_s=0, bulk=True, clock=clock)
+    assert gate(1) == "time"

@@ -3,7 +3,7 @@ service holding `tat`, the epoch time of its next free slot (GCRA's theoretical
 arrival time). Reserving k slots moves it k spacings on in one conditional write, so
 slots never overlap however many processes reserve at once; no read comes first.
 
-- busy (earliest <= tat <= latest): `ADD tat :k*spacing`, the slots are the k before
+- busy (earliest <= tat <= latest): `SET tat = tat + k*spacing`, the slots are the k before
   the new value;
 - idle (no item, or tat < earliest): `SET tat = earliest + k*spacing`, the slots start
   at `earliest` (the caller's now plus the write's round trip, so a slot is not
@@ -13,7 +13,12 @@ slots never overlap however many processes reserve at once; no read comes first.
 
 The first write says which case it is by failing its condition with the old item
 (ReturnValuesOnConditionCheckFailure=ALL_OLD). Throttling and 5xx are retried by
-botocore's standard mode (tvreport.aws); what is left is raised to the caller."""
+botocore's standard mode (tvreport.aws); what is left is raised to the caller.
+
+Bulk sessions yield (tvreport.waves.is_bulk): every other reservation also sets `held`,
+its last slot plus HOLD_GRACE_S, and a yielding one is refused (Held, nothing
+reserved) while `held` lies ahead, so a light session beside a long one spends the
+whole budget while it runs, and the long one takes it back within a grace after."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -26,6 +31,11 @@ from tvreport import aws
 from tvreport.schema import UPSTREAM_BUDGETS_PK
 
 TAT = "tat"
+HELD = "held"  # epoch seconds until which sessions that do not yield are using the service
+# A holder's next reservation comes within its calls' round trip of its last slot, so the
+# hold outlives the gap between two of them, and a yielding session waits this at most
+# once the holder is done.
+HOLD_GRACE_S = 1.0
 # Another process moving the item between our condition and our write: we try again
 # from the old item it shows us, which a few times always settles.
 RACE_ATTEMPTS = 8
@@ -56,6 +66,14 @@ def _old_item(error: ClientError) -> dict[str, Any] | None:
             for name, value in item.items()}
 
 
+class Held(Exception):
+    """Sessions that do not yield hold the service until `until` (epoch seconds)."""
+
+    def __init__(self, service: str, until: float) -> None:
+        super().__init__(f"{service}: held by other sessions until {until:.3f}")
+        self.service, self.until = service, until
+
+
 class BudgetBucket:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
@@ -65,24 +83,33 @@ class BudgetBucket:
         self.writes += 1
         return aws.table(self.table_name).update_item(**kwargs)
 
-    def reserve(self, service: str, slots: int, spacing: float, earliest: float, latest: float) -> float:
+    def reserve(self, service: str, slots: int, spacing: float, earliest: float, latest: float, *,
+                holds: bool = False, yields: bool = False) -> float:
         """The first of `slots` consecutive slots (each `spacing` after the one before),
-        none before `earliest`; TooFarAhead if the first would come after `latest`."""
+        none before `earliest`; TooFarAhead if the first would come after `latest`.
+        `holds` sets the hold past these slots; `yields` raises Held instead of
+        reserving while a hold lies ahead of `earliest`."""
         span, at, last = _n(slots * spacing), _n(earliest), _n(latest)
+        hold = ", #held = #tat + :held_span" if holds else ""
+        unheld = " AND (attribute_not_exists(#held) OR #held < :now)" if yields else ""
+        names = {"#tat": TAT, **({"#held": HELD} if holds or yields else {})}
+        held_span = {":held_span": span + _n(HOLD_GRACE_S)} if holds else {}
         for _ in range(RACE_ATTEMPTS):
             try:
                 reply = self._update(
                     Key={UPSTREAM_BUDGETS_PK: service},
-                    UpdateExpression="ADD #tat :span",
-                    ConditionExpression="#tat >= :now AND #tat <= :latest",
-                    ExpressionAttributeNames={"#tat": TAT},
-                    ExpressionAttributeValues={":span": span, ":now": at, ":latest": last},
+                    UpdateExpression="SET #tat = #tat + :span" + hold,
+                    ConditionExpression="#tat >= :now AND #tat <= :latest" + unheld,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":span": span, ":now": at, ":latest": last, **held_span},
                     ReturnValues="UPDATED_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
                 return float(Decimal(reply["Attributes"][TAT]) - span)
             except ClientError as error:
                 old = _old_item(error)
+            if yields and old is not None and old.get(HELD) is not None and Decimal(old[HELD]) >= at:
+                raise Held(service, float(old[HELD]))
             tat = None if old is None else old.get(TAT)
             if tat is not None and Decimal(tat) >= at:
                 if Decimal(tat) > last:
@@ -91,14 +118,15 @@ class BudgetBucket:
             try:  # idle: the run starts at `earliest`
                 self._update(
                     Key={UPSTREAM_BUDGETS_PK: service},
-                    UpdateExpression="SET #tat = :end",
-                    ConditionExpression="attribute_not_exists(#tat) OR #tat < :now",
-                    ExpressionAttributeNames={"#tat": TAT},
-                    ExpressionAttributeValues={":end": at + span, ":now": at},
+                    UpdateExpression="SET #tat = :end" + (", #held = :held_end" if holds else ""),
+                    ConditionExpression="(attribute_not_exists(#tat) OR #tat < :now)" + unheld,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":end": at + span, ":now": at,
+                                               **({":held_end": at + span + _n(HOLD_GRACE_S)} if holds else {})},
                 )
                 return float(at)
             except ClientError as error:
-                _old_item(error)  # another process started the run first: append to it
+                _old_item(error)  # another process started the run first (or a hold came): look again
         raise RuntimeError(f"{service}: the bucket kept moving for {RACE_ATTEMPTS} attempts")
 
     def push(self, service: str, until: float) -> None:

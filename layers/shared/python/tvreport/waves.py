@@ -11,6 +11,13 @@ from tvreport.session_model import SessionView, State
 WAVES_AHEAD = 2  # waves in flight at most: one being worked, the next already queued
 
 
+def is_bulk(view: SessionView) -> bool:
+    """More chunks than one wave: a long history, whose chunks give way to other sessions'
+    (a shorter time slice, tvreport.stages.part_gate; the budgets yielded, tvreport.clients.slots),
+    so a light session beside it runs at nearly its solo pace."""
+    return view.total_chunks is not None and 0 < view.waves.size < view.total_chunks
+
+
 def wave_count(total_chunks: int, wave_size: int) -> int:
     return math.ceil(total_chunks / wave_size) if total_chunks > 0 else 0
 

@@ -2,10 +2,15 @@
 chunk's threads share one scheduler per service, which reserves several slots in one
 write when several threads need one, hands them out earliest first and sleeps each
 thread until its slot. A slot whose time has passed by more than half the margin is
-dropped unused (sent that late it could crowd the next second's window)."""
+dropped unused (sent that late it could crowd the next second's window).
+
+An invocation working for a bulk session (`yielding_budgets(True)`, set by the stage)
+yields: while other sessions hold the service it sleeps until their hold ends, for at
+most MAX_YIELD_S per reservation, then reserves beside them (slower, never starved)."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import json
 import os
@@ -15,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from tvreport import env_keys
-from tvreport.budget_bucket import BudgetBucket
+from tvreport.budget_bucket import BudgetBucket, Held, TooFarAhead
 from tvreport.settings import ConfigError
 from tvreport.upstream_budgets import SLOT_MARGIN_S, budgets, slot_spacing
 
@@ -34,6 +39,23 @@ LATE_WAKE_RETAKES = 3
 # trip, so the slots are not past when its answer comes (a slow write would otherwise
 # return stale slots, dropped, reserved again: a livelock under load). Capped.
 MAX_LEAD_S = 1.0
+# The longest a bulk session's reservation yields to others before it takes its turn
+# beside them: a stream of light sessions slows a long one, never stops it.
+MAX_YIELD_S = 20.0
+HOLD_STEP_S = 0.001
+# Set per invocation (the chunk's threads run in copies of its context).
+_yields: contextvars.ContextVar[bool] = contextvars.ContextVar("yields_budgets", default=False)
+
+
+@contextlib.contextmanager
+def yielding_budgets(yields: bool) -> Iterator[None]:
+    """Within: this invocation's reservations yield to sessions that do not (`yields`)
+    or hold the services against bulk sessions (not `yields`)."""
+    token = _yields.set(yields)
+    try:
+        yield
+    finally:
+        _yields.reset(token)
 
 
 class SlotScheduler:
@@ -53,12 +75,14 @@ class SlotScheduler:
         self._reserving = False  # one write at a time per process
         self._write_s = 0.0  # the bucket write's round trip, smoothed
         self.reserved = self.used = self.dropped = 0
+        self.yielded_s = 0.0  # time spent waiting for other sessions' holds to end
 
     def acquire(self, max_wait_s: float = MAX_WAIT_S) -> float:
         """This request's slot, once it has come (the caller sends, then `release()`s).
         Raises TooFarAhead when the next free slot is more than `max_wait_s` away."""
+        yield_until = self._clock() + MAX_YIELD_S  # for the whole request, retakes included
         for retake in range(LATE_WAKE_RETAKES + 1):
-            at = self._take(max_wait_s)
+            at = self._take(max_wait_s, yield_until)
             delay = at - self._clock()
             if delay > 0:
                 self._sleep(delay)
@@ -84,7 +108,7 @@ class SlotScheduler:
         finally:
             self.release()
 
-    def _take(self, max_wait_s: float) -> float:
+    def _take(self, max_wait_s: float, yield_until: float) -> float:
         with self._ready:
             self._waiting += 1
             try:
@@ -105,7 +129,7 @@ class SlotScheduler:
                     self._reserving = True
                     self._ready.release()
                     try:
-                        first = self._reserve(wanted, now, max_wait_s)
+                        first = self._reserve(wanted, now, max_wait_s, yield_until)
                     finally:
                         self._ready.acquire()
                         self._reserving = False
@@ -115,12 +139,33 @@ class SlotScheduler:
             finally:
                 self._waiting -= 1
 
-    def _reserve(self, wanted: int, now: float, max_wait_s: float) -> float:
-        lead = min(MAX_LEAD_S, 2 * self._write_s)
-        first = self.bucket.reserve(self.service, wanted, self.spacing, now + lead, now + max_wait_s)
-        took = max(0.0, self._clock() - now)
+    def _reserve(self, wanted: int, now: float, max_wait_s: float, yield_until: float) -> float:
+        bulk, latest = _yields.get(), now + max_wait_s
+        yields = bulk and self._clock() < yield_until
+        while True:
+            asked = self._clock()
+            lead = min(MAX_LEAD_S, 2 * self._write_s)
+            try:
+                first = self.bucket.reserve(self.service, wanted, self.spacing, asked + lead, latest,
+                                            holds=not bulk, yields=yields)
+            except Held as held:
+                self._timed_write(asked)
+                if held.until > latest:
+                    raise TooFarAhead(self.service, held.until - now) from held
+                if self._clock() >= yield_until:
+                    yields = False  # its turn beside them, without holding them off in turn
+                    continue
+                # Just past the hold (a hold ending at the next slot's time still refuses it).
+                pause = max(HOLD_STEP_S, min(held.until + HOLD_STEP_S, yield_until) - self._clock())
+                self._sleep(pause)
+                self.yielded_s += pause
+                continue
+            self._timed_write(asked)
+            return first
+
+    def _timed_write(self, asked: float) -> None:
+        took = max(0.0, self._clock() - asked)
         self._write_s = max(took, 0.8 * self._write_s + 0.2 * took)  # up at once, down slowly
-        return first
 
     def pause(self, seconds: float) -> None:
         """The service said slow down: no slot before now + seconds, for the deployment."""

@@ -16,6 +16,7 @@ from tvreport import publisher
 from tvreport.clients.errors import LOOKUP_ROUNDS, UpstreamError, upstream_fields
 from tvreport.clients.http import DeadlineExceeded, deadline_within
 from tvreport.clients.rottentomatoes import RottenTomatoesClient
+from tvreport.clients.slots import yielding_budgets
 from tvreport.messages import RtChunk, RtShowRef
 from tvreport.observability import logger, metrics
 from tvreport.records import CachedShow, RtScores
@@ -23,6 +24,7 @@ from tvreport.repositories.protocols import SessionStore, ShowCacheStore
 from tvreport.session_model import Stage
 from tvreport.stages.in_order import InOrder
 from tvreport.stages.part_gate import TIME_SLICE_S, part_gate
+from tvreport.waves import is_bulk
 
 RT_PARALLELISM = 4  # shows of a chunk crawled at once
 
@@ -39,18 +41,20 @@ class CrawlDeps:
 
 def handle(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int] | None = None) -> None:
     """`remaining_ms` is the invocation's remaining time (Lambda's context)."""
-    if deps.sessions.crunching(message.session_id) is None:
+    view = deps.sessions.crunching(message.session_id)
+    if view is None:
         return
-    with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext():
-        _crawl(message, deps, remaining_ms or (lambda: 10**9))
+    bulk = is_bulk(view)  # a long history gives way to other sessions (tvreport.waves)
+    with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext(), yielding_budgets(bulk):
+        _crawl(message, deps, remaining_ms or (lambda: 10**9), bulk)
 
 
-def _crawl(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int]) -> None:
+def _crawl(message: RtChunk, deps: CrawlDeps, remaining_ms: Callable[[], int], bulk: bool = False) -> None:
     scored, unscored = message.carried_scored, message.carried_unscored
     cached = deps.cache.batch_get(ref.tmdb_id for ref in message.shows)  # one read for the chunk
 
     gate = part_gate(deps.sessions, message.session_id, remaining_ms, can_hand_off=bool(deps.rt_queue_url),
-                     time_slice_s=deps.time_slice_s)
+                     time_slice_s=deps.time_slice_s, bulk=bulk)
     shows = InOrder(message.shows, lambda ref: _has_score(_scores_for(ref, deps, cached.get(ref.tmdb_id))),
                     deps.parallelism, gate)
     for index, outcome in shows:

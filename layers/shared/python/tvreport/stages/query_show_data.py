@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from tvreport import publisher
 from tvreport.clients.errors import LOOKUP_ROUNDS, UpstreamAuthError, UpstreamError, upstream_fields
 from tvreport.clients.http import DeadlineExceeded, deadline_within
+from tvreport.clients.slots import yielding_budgets
 from tvreport.clients.tmdb import TmdbClient
 from tvreport.messages import RtChunk, RtShowRef, ShowChunk, ShowRef
 from tvreport.observability import count_auth_failure, logger, metrics
@@ -24,6 +25,7 @@ from tvreport.repositories.protocols import SessionStore, ShowCacheStore, Viewin
 from tvreport.session_model import Stage
 from tvreport.stages.in_order import InOrder
 from tvreport.stages.part_gate import TIME_SLICE_S, part_gate
+from tvreport.waves import is_bulk
 
 CAST_FOR_MATCHING = 6
 # Shows in flight per chunk: enough to keep TMDB's budget busy at ~100 ms a call; the
@@ -45,13 +47,15 @@ class ShowDataDeps:
 
 def handle(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int] | None = None) -> None:
     """`remaining_ms` is the invocation's remaining time (Lambda's context)."""
-    if deps.sessions.crunching(message.session_id) is None:
+    view = deps.sessions.crunching(message.session_id)
+    if view is None:
         return
-    with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext():
-        _enrich(message, deps, remaining_ms or (lambda: 10**9))
+    bulk = is_bulk(view)  # a long history gives way to other sessions (tvreport.waves)
+    with deadline_within(remaining_ms) if remaining_ms else contextlib.nullcontext(), yielding_budgets(bulk):
+        _enrich(message, deps, remaining_ms or (lambda: 10**9), bulk)
 
 
-def _enrich(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int]) -> None:
+def _enrich(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], int], bulk: bool = False) -> None:
     found: list[RtShowRef] = list(message.carried)
     missing = message.carried_missing
     known = prefetch(message.shows, deps.cache)
@@ -64,7 +68,7 @@ def _enrich(message: ShowChunk, deps: ShowDataDeps, remaining_ms: Callable[[], i
         return show
 
     gate = part_gate(deps.sessions, message.session_id, remaining_ms, can_hand_off=bool(deps.show_data_queue_url),
-                     time_slice_s=deps.time_slice_s)
+                     time_slice_s=deps.time_slice_s, bulk=bulk)
     shows = InOrder(message.shows, work, deps.parallelism, gate)
     try:
         for index, outcome in shows:
