@@ -35,7 +35,11 @@ from botocore.exceptions import ClientError
 from local.runner_log import logger
 
 SQS_MAX_BATCH = 10
-DEFAULT_WINDOW = 20  # one chunk wave (tvreport.waves): a whole wave of one session fits beside another's head
+# SQS weighs every message of the queue; the window is what the engine can weigh. A long
+# history keeps two waves (20 chunks) and their hand-off parts queued, and a window of
+# only those (20, before) kept a light session's message in the queue behind ten of
+# them for four slices: 100 holds five such sessions beside the others' heads.
+DEFAULT_WINDOW = 100
 
 
 @dataclass

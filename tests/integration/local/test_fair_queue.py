@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from local.engine import mapping_label
-from local.fair_queue import FairReceiver
+from local.fair_queue import DEFAULT_WINDOW, FairReceiver
 
 from .conftest import SmallDeployment
 from .small_app import SQS_TIMEOUT_S
@@ -132,3 +132,26 @@ def test_a_receiver_hands_each_slot_to_the_group_with_fewest_in_flight(deploymen
     # (deleted by this receipt: one more receive would move it to the DLQ, maxReceiveCount 2)
     sqs.delete_message(QueueUrl=work, ReceiptHandle=left["ReceiptHandle"])
     assert _count(deployment, work) == 0 and _count(deployment, _queue(deployment, "WorkDlq")) == 0
+
+
+def test_the_default_window_reaches_a_light_session_behind_a_long_ones_two_waves(deployment: SmallDeployment) -> None:
+    # Given what a long history keeps queued (two waves of ten chunks and ten hand-off
+    # parts), then one message of a light session
+    sqs = deployment.aws.client("sqs")
+    work = _queue(deployment, "Work")
+    _send(deployment, "long", 30)
+    _send(deployment, "light", 1)
+    receiver = FairReceiver(sqs, work, batch_size=1, wait_s=0, function_timeout_s=SQS_TIMEOUT_S)
+    taken: list[dict] = []
+    try:
+        # When the two pollers take their first messages
+        taken += receiver.take() + receiver.take()
+        # Then the light one is the second, as SQS fair queues weigh every queued message
+        assert [json.loads(m["Body"])["session"] for m in taken] == ["long", "light"]
+        assert receiver.window >= DEFAULT_WINDOW and receiver.buffered() == 29
+    finally:
+        receiver.close()
+        for message in taken:
+            sqs.delete_message(QueueUrl=work, ReceiptHandle=message["ReceiptHandle"])
+    assert _count(deployment, work) == 29  # the window given back
+    sqs.purge_queue(QueueUrl=work)
