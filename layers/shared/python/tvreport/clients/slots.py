@@ -42,15 +42,15 @@ MAX_LEAD_S = 1.0
 # The longest a bulk session's reservation yields to others before it takes its turn
 # beside them: a stream of light sessions slows a long one, never stops it.
 MAX_YIELD_S = 20.0
-HOLD_STEP_S = 0.001
+HOLD_STEP_S = 0.001  # a yielder wakes this far past a hold's end (one ending on its slot still refuses it)
 # Set per invocation (the chunk's threads run in copies of its context).
 _yields: contextvars.ContextVar[bool] = contextvars.ContextVar("yields_budgets", default=False)
 
 
 @contextlib.contextmanager
 def yielding_budgets(yields: bool) -> Iterator[None]:
-    """Within: this invocation's reservations yield to sessions that do not (`yields`)
-    or hold the services against bulk sessions (not `yields`)."""
+    """Within: this invocation's reservations yield to other sessions' holds (`yields`,
+    a bulk session) or set a hold of their own (not `yields`)."""
     token = _yields.set(yields)
     try:
         yield
@@ -155,7 +155,6 @@ class SlotScheduler:
                 if self._clock() >= yield_until:
                     yields = False  # its turn beside them, without holding them off in turn
                     continue
-                # Just past the hold (a hold ending at the next slot's time still refuses it).
                 pause = max(HOLD_STEP_S, min(held.until + HOLD_STEP_S, yield_until) - self._clock())
                 self._sleep(pause)
                 self.yielded_s += pause
